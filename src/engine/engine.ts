@@ -1,0 +1,95 @@
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { SluiceError } from "../errors.js";
+
+/** Options of one in-process DuckDB session. */
+export interface EngineOptions {
+  /** Database file; `:memory:` (the default) for a scratch session. */
+  readonly path?: string;
+  /** Where DuckDB spills when a batch exceeds memory_limit. */
+  readonly tempDirectory?: string;
+  /** DuckDB memory_limit, e.g. "2GB". Bounds peak memory whatever the batch size. */
+  readonly memoryLimit?: string;
+  /** DuckDB threads; defaults to the number of cores. */
+  readonly threads?: number;
+}
+
+/**
+ * One DuckDB session: the place a batch lives while sluice works on it.
+ *
+ * Contract: a batch is a table or view inside this session, named by the
+ * runner; stages read one relation and create the next. Rows never cross
+ * into JavaScript except for small results (counts, metrics, samples) read
+ * with `all`. Every native error is rethrown as a SluiceError that names the
+ * stage and the SQL's first line.
+ */
+export class Engine {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: EngineOptions = {}): Promise<Engine> {
+    const config: Record<string, string> = {};
+    if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    if (options.threads) config.threads = String(options.threads);
+    const instance = await DuckDBInstance.create(options.path ?? ":memory:", config);
+    const connection = await instance.connect();
+    // Timestamps are compared and written in UTC whatever the machine zone.
+    await connection.run("SET TimeZone = 'UTC'");
+    return new Engine(instance, connection);
+  }
+
+  /** Runs a statement for its effect. `stage` names the step in error messages. */
+  async run(sql: string, stage = "engine"): Promise<void> {
+    try {
+      await this.connection.run(sql);
+    } catch (err) {
+      throw engineError(err, sql, stage);
+    }
+  }
+
+  /** Runs a query and returns its rows as plain JS objects. For small results only. */
+  async all<T = Record<string, unknown>>(sql: string, stage = "engine"): Promise<T[]> {
+    try {
+      const reader = await this.connection.runAndReadAll(sql);
+      return reader.getRowObjectsJS() as T[];
+    } catch (err) {
+      throw engineError(err, sql, stage);
+    }
+  }
+
+  /** First row of a query, or undefined. */
+  async one<T = Record<string, unknown>>(sql: string, stage = "engine"): Promise<T | undefined> {
+    const rows = await this.all<T>(sql, stage);
+    return rows[0];
+  }
+
+  /** Number of rows of a relation. */
+  async count(relation: string): Promise<number> {
+    const row = await this.one<{ n: bigint | number }>(`SELECT count(*) AS n FROM ${relation}`, "count");
+    return Number(row?.n ?? 0);
+  }
+
+  /** Column names and DuckDB types of a relation, in order. */
+  async columns(relation: string): Promise<{ name: string; type: string }[]> {
+    const rows = await this.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${relation}`);
+    return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function engineError(err: unknown, sql: string, stage: string): SluiceError {
+  const message = err instanceof Error ? err.message : String(err);
+  const firstLine = sql.trim().split("\n")[0]?.slice(0, 160) ?? "";
+  return new SluiceError(`${message}`, {
+    component: "duckdb",
+    stage,
+    hint: `while running: ${firstLine}`,
+    cause: err,
+  });
+}

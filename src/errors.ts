@@ -1,0 +1,68 @@
+/**
+ * The one error type sluice raises for anything a user can act on.
+ *
+ * Every error names the component and stage it came from and carries a hint
+ * (what to do). `transient` marks errors worth retrying (connection reset,
+ * timeout); the retry loop reads this flag, never the message text.
+ * `exitCode` is what the CLI exits with: 1 run failed, 2 usage/config,
+ * 3 validation failed in strict mode.
+ */
+export class SluiceError extends Error {
+  readonly component: string;
+  readonly stage: string;
+  readonly hint: string | undefined;
+  readonly transient: boolean;
+  readonly exitCode: 1 | 2 | 3;
+
+  constructor(
+    message: string,
+    opts: {
+      component?: string;
+      stage?: string;
+      hint?: string;
+      transient?: boolean;
+      exitCode?: 1 | 2 | 3;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = "SluiceError";
+    this.component = opts.component ?? "sluice";
+    this.stage = opts.stage ?? "run";
+    this.hint = opts.hint;
+    this.transient = opts.transient ?? false;
+    this.exitCode = opts.exitCode ?? 1;
+  }
+}
+
+/** Configuration or usage problem: exit code 2. */
+export class ConfigError extends SluiceError {
+  constructor(message: string, hint?: string) {
+    super(message, { component: "config", stage: "config", hint, exitCode: 2 });
+    this.name = "ConfigError";
+  }
+}
+
+/** Strict validation found failing rows: exit code 3, nothing was written. */
+export class ValidationFailedError extends SluiceError {
+  readonly reportPath: string;
+  readonly failedRows: number;
+  constructor(message: string, reportPath: string, failedRows: number) {
+    super(message, {
+      component: "contract",
+      stage: "validate",
+      hint: `See the failure report at ${reportPath}; fix the source rows, or run with --non-strict to quarantine them.`,
+      exitCode: 3,
+    });
+    this.name = "ValidationFailedError";
+    this.reportPath = reportPath;
+    this.failedRows = failedRows;
+  }
+}
+
+/** Wraps anything thrown into a SluiceError, keeping an existing one as is. */
+export function asSluiceError(err: unknown, component: string, stage: string): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SluiceError(message, { component, stage, cause: err });
+}

@@ -1,0 +1,29 @@
+import { literal } from "../engine/sql.js";
+import type { RunContext } from "./run-context.js";
+
+/** Lineage columns every written row carries (SPEC section 7). */
+export const LINEAGE_COLUMNS = ["_run_id", "_batch_id", "_processing_type", "_ingested_at"] as const;
+
+/**
+ * SELECT list that adds the lineage columns to `*`, in SQL: no row passes
+ * through JavaScript. Existing lineage columns (rows merged from the
+ * target) keep their values, so a row's lineage names the run that wrote it.
+ */
+export function lineageSelect(ctx: RunContext, existingColumns: readonly string[]): string {
+  const has = new Set(existingColumns);
+  const values: Record<(typeof LINEAGE_COLUMNS)[number], string> = {
+    _run_id: `${literal(ctx.runId)}::VARCHAR`,
+    _batch_id: `${literal(ctx.batchId)}::VARCHAR`,
+    _processing_type: `${literal(ctx.processingType)}::VARCHAR`,
+    _ingested_at: `${literal(ctx.startedAt.toISOString())}::TIMESTAMPTZ`,
+  };
+  const parts = LINEAGE_COLUMNS.map((c) =>
+    has.has(c) ? `coalesce("${c}", ${values[c]}) AS "${c}"` : `${values[c]} AS "${c}"`,
+  );
+  const keep = existingColumns.some((c) => (LINEAGE_COLUMNS as readonly string[]).includes(c))
+    ? `* EXCLUDE (${LINEAGE_COLUMNS.filter((c) => has.has(c))
+        .map((c) => `"${c}"`)
+        .join(", ")})`
+    : "*";
+  return `${keep}, ${parts.join(", ")}`;
+}

@@ -1,0 +1,236 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import pRetry, { AbortError } from "p-retry";
+import type { LoadedConfig } from "../config/load-config.js";
+import { validateBatch } from "../contracts/validate-batch.js";
+import { dedupBatch } from "../dedup/dedup-batch.js";
+import { Engine } from "../engine/engine.js";
+import { ident } from "../engine/sql.js";
+import { asSluiceError, SluiceError } from "../errors.js";
+import { computeMetrics } from "../quality/compute-metrics.js";
+import { evaluateAlerts } from "../quality/evaluate-alerts.js";
+import { createSink } from "../sinks/registry.js";
+import type { SinkOutput } from "../sinks/sink.js";
+import { createSource } from "../sources/registry.js";
+import { applyTransforms } from "../transforms/apply-transforms.js";
+import { removeQuietly } from "../util/atomic.js";
+import { type Logger, silentLogger } from "../util/logger.js";
+import { Progress } from "../util/progress.js";
+import { redactSecrets } from "../util/redact.js";
+import { Ledger } from "./ledger.js";
+import { lineageSelect } from "./lineage.js";
+import type { RunContext, RunOptions } from "./run-context.js";
+import { newRunId } from "./run-id.js";
+import type { RunRecord } from "./run-record.js";
+import { StateStore } from "./state-store.js";
+
+export interface RunPipelineOptions extends RunOptions {
+  readonly log?: Logger;
+  readonly progress?: Progress;
+  readonly processingType?: "batch" | "streaming";
+}
+
+/**
+ * Runs one pipeline once (one batch) and returns its run record.
+ *
+ * The life of a batch: extract -> transforms -> contract (quarantine or
+ * strict failure) -> dedup -> lineage -> sinks in order -> metrics and alerts
+ * -> state commit -> ledger. Everything between extract and the sinks is SQL
+ * in one DuckDB session. Transient errors retry the whole attempt with
+ * exponential backoff and jitter; each attempt starts from a fresh engine,
+ * so a failed attempt leaves nothing behind. State moves only after every
+ * sink committed. The record is saved whatever the outcome; the function
+ * never throws for a run failure (the status says it), only for bugs.
+ */
+export async function runPipeline(
+  loaded: LoadedConfig,
+  pipeline: string,
+  options: RunPipelineOptions = {},
+): Promise<RunRecord> {
+  const { config } = loaded;
+  const pipelineConfig = config.pipelines[pipeline];
+  if (!pipelineConfig) {
+    throw new SluiceError(`no pipeline named \`${pipeline}\` in ${loaded.path}`, {
+      component: "config",
+      stage: "config",
+      hint: `pipelines defined: ${Object.keys(config.pipelines).join(", ") || "none"}`,
+      exitCode: 2,
+    });
+  }
+  const log = options.log ?? silentLogger();
+  const progress = options.progress ?? new Progress(false);
+  const ledger = new Ledger(loaded.dataDir);
+  const stateStore = new StateStore(loaded.dataDir);
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  const record: RunRecord = {
+    run_id: runId,
+    pipeline,
+    status: "failed",
+    processing_type: options.processingType ?? "batch",
+    started_at: startedAt.toISOString(),
+    finished_at: startedAt.toISOString(),
+    attempts: 0,
+    source: pipelineConfig.source.type,
+    rows: { extracted: 0, valid: 0, quarantined: 0, duplicates: 0, duplicates_dropped: 0, written: 0 },
+    outputs: [],
+    durations_ms: {},
+    metrics: { validation_pass_rate: 1, null_rate: {}, unique: {}, row_count_delta: null, duplicate_rate: 0 },
+    alerts: [],
+    warnings: [],
+  };
+
+  const attempt = async (n: number) => {
+    record.attempts = n;
+    record.outputs = [];
+    record.warnings = [];
+    await runAttempt(loaded, pipeline, runId, startedAt, options, log, progress, stateStore, ledger, record);
+  };
+
+  try {
+    await pRetry(attempt, {
+      retries: Math.max(pipelineConfig.retries.attempts - 1, 0),
+      minTimeout: pipelineConfig.retries.backoff_seconds * 1000,
+      factor: 2,
+      randomize: true,
+      shouldRetry: ({ error }) => error instanceof SluiceError && error.transient,
+      onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+        if (retriesLeft > 0 && error instanceof SluiceError && error.transient) {
+          log.warn(`attempt ${attemptNumber} failed (${redactSecrets(error.message)}); retrying`);
+        }
+      },
+    });
+    record.status = "succeeded";
+  } catch (raw) {
+    const err = raw instanceof AbortError ? raw.cause : raw;
+    const e = asSluiceError(err, "runner", "run");
+    record.status = e.exitCode === 3 ? "validation_failed" : "failed";
+    record.error = {
+      message: redactSecrets(e.message),
+      ...(e.hint ? { hint: redactSecrets(e.hint) } : {}),
+      component: e.component,
+      stage: e.stage,
+    };
+    if (e.exitCode === 2) throw e;
+  } finally {
+    progress.done();
+    record.finished_at = new Date().toISOString();
+    if (record.status !== "succeeded") {
+      record.alerts.push(...evaluateAlerts(pipelineConfig.alerts, record, { failedOnly: true }));
+    }
+    for (const a of record.alerts) log.warn(`alert: ${a.message}`);
+    ledger.save(record);
+  }
+  return record;
+}
+
+async function runAttempt(
+  loaded: LoadedConfig,
+  pipeline: string,
+  runId: string,
+  startedAt: Date,
+  options: RunPipelineOptions,
+  log: Logger,
+  progress: Progress,
+  stateStore: StateStore,
+  ledger: Ledger,
+  record: RunRecord,
+): Promise<void> {
+  const { config } = loaded;
+  const pipelineConfig = config.pipelines[pipeline]!;
+  const tmpDir = join(loaded.dataDir, ".tmp", runId);
+  mkdirSync(tmpDir, { recursive: true });
+  const engine = await Engine.open({
+    tempDirectory: tmpDir,
+    ...(config.engine.memory_limit ? { memoryLimit: config.engine.memory_limit } : {}),
+    ...(config.engine.threads ? { threads: config.engine.threads } : {}),
+  });
+  let counter = 0;
+  const ctx: RunContext = {
+    runId,
+    batchId: `${runId}-b${record.attempts}`,
+    pipeline,
+    config,
+    pipelineConfig,
+    contract:
+      typeof pipelineConfig.contract === "string" ? config.contracts[pipelineConfig.contract] : pipelineConfig.contract,
+    engine,
+    dataDir: loaded.dataDir,
+    configDir: loaded.dir,
+    warehousePath: loaded.warehousePath,
+    startedAt,
+    processingType: options.processingType ?? "batch",
+    options,
+    state: stateStore.load(pipeline),
+    log,
+    progress,
+    tmpName: (prefix) => `${prefix}_${++counter}`,
+  };
+  const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    progress.begin(stage);
+    try {
+      return await fn();
+    } finally {
+      record.durations_ms[stage] = Math.round(performance.now() - t0);
+    }
+  };
+
+  try {
+    const source = createSource(pipelineConfig.source);
+    const extracted = await timed("extract", () => source.extract(ctx));
+    record.source = extracted.description;
+    record.rows.extracted = extracted.rows + (extracted.unparseable?.rows ?? 0);
+    log.info(`extracted ${extracted.rows} rows from ${extracted.description}`);
+
+    const transformed = await timed("transform", () => applyTransforms(ctx, extracted.relation));
+
+    const validated = await timed("validate", () => validateBatch(ctx, transformed, extracted.unparseable));
+    record.rows.valid = validated.validRows;
+    record.rows.quarantined = validated.quarantinedRows;
+    if (validated.quarantinePath) record.quarantine_path = validated.quarantinePath;
+
+    const sinks = pipelineConfig.sinks
+      .filter((s) => !(s.type === "duckdb" && options.syncDuckdb === false))
+      .map((s) => createSink(s));
+    const target = sinks.find((s) => s.existing);
+    const existing = target?.existing ? await target.existing(ctx) : undefined;
+
+    const deduped = await timed("dedup", () => dedupBatch(ctx, validated.valid, existing, extracted.extent));
+    record.rows.duplicates = deduped.duplicates;
+    record.rows.duplicates_dropped = deduped.dropped;
+
+    const final = ctx.tmpName("final");
+    await timed("lineage", async () => {
+      const cols = (await engine.columns(deduped.relation)).map((c) => c.name).filter((c) => c !== "_source_pos");
+      await engine.run(
+        `CREATE TABLE ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM (SELECT ${cols.map(ident).join(", ")} FROM ${deduped.relation})`,
+        "lineage",
+      );
+    });
+    record.rows.written = deduped.batchRows;
+
+    const outputs: SinkOutput[] = [];
+    await timed("write", async () => {
+      for (const sink of sinks) {
+        const out = await sink.write(ctx, final, { extent: deduped.extent }, outputs);
+        outputs.push(out);
+        if (out.warning) record.warnings.push(`${out.sink}: ${out.warning}`);
+        log.info(`${out.status} ${out.rows} rows -> ${out.path ?? out.table ?? out.sink}`);
+      }
+    });
+    record.outputs = outputs;
+
+    record.metrics = await timed("metrics", () => computeMetrics(ctx, final, record, ledger.lastSucceeded(pipeline)));
+    record.alerts = evaluateAlerts(pipelineConfig.alerts, record, { failedOnly: false });
+
+    if (extracted.nextState) {
+      const next = { ...ctx.state, ...extracted.nextState };
+      stateStore.commit(pipeline, next);
+      record.state = next;
+    }
+  } finally {
+    engine.close();
+    removeQuietly(tmpDir);
+  }
+}

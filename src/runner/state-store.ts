@@ -1,0 +1,25 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic.js";
+
+/**
+ * Per-pipeline state (watermarks, stream positions) in
+ * `<data_dir>/state/<pipeline>.json`. Contract: `commit` is called only after
+ * every sink of a run committed, and replaces the file atomically.
+ */
+export class StateStore {
+  constructor(private readonly dataDir: string) {}
+
+  private file(pipeline: string): string {
+    return join(this.dataDir, "state", `${pipeline}.json`);
+  }
+
+  load(pipeline: string): Record<string, unknown> {
+    const f = this.file(pipeline);
+    return existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as Record<string, unknown>) : {};
+  }
+
+  commit(pipeline: string, state: Record<string, unknown>): void {
+    writeFileAtomic(this.file(pipeline), `${JSON.stringify(state, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,41 @@
+import type { RunContext } from "../runner/run-context.js";
+
+/** One output of a run, as it appears in the run record. */
+export interface SinkOutput {
+  readonly sink: string;
+  readonly path?: string;
+  readonly table?: string;
+  readonly rows: number;
+  readonly bytes?: number;
+  /** `skipped`: an on_error=warn sink could not write; `warning` says why. */
+  readonly status: "written" | "skipped";
+  readonly warning?: string;
+  /** Absolute paths of the Parquet files this output consists of (for views over them). */
+  readonly files?: readonly string[];
+}
+
+/** How the batch relates to what the target already holds. */
+export interface WriteIntent {
+  /** `replace`: the relation is the whole dataset; `append`: it is a delta to add. */
+  readonly extent: "replace" | "append";
+}
+
+/**
+ * A sink writes the final relation of a run.
+ *
+ * Contract: `write` makes its output visible atomically (written aside, then
+ * renamed or committed in one transaction): after a crash at any moment the
+ * target shows either the old or the new state. `previous` holds the outputs
+ * of the sinks before it in the same run (a DuckDB view reads the Parquet
+ * files a parquet sink just wrote).
+ */
+export interface Sink {
+  /** e.g. `parquet:raw/behavioral_events`, `duckdb:research.behavioral_events`. */
+  readonly name: string;
+  write(ctx: RunContext, relation: string, intent: WriteIntent, previous: readonly SinkOutput[]): Promise<SinkOutput>;
+  /**
+   * SQL FROM-expression for the rows the target already holds, or undefined
+   * when it holds none. Used by merge/eager dedup to compare against the table.
+   */
+  existing?(ctx: RunContext): Promise<string | undefined>;
+}

@@ -1,0 +1,23 @@
+import type { SourceConfig } from "../config/spec.js";
+import { ConfigError } from "../errors.js";
+import { FileSource } from "./file/file-source.js";
+import { GenerateSource } from "./generate/generate-source.js";
+import { PostgresSource } from "./postgres/postgres-source.js";
+import type { Source } from "./source.js";
+
+/** Builds the source a config selects by `type`. A new source adds one line here. */
+export function createSource(config: SourceConfig): Source {
+  switch (config.type) {
+    case "generate":
+      return new GenerateSource(config);
+    case "file":
+      return new FileSource(config);
+    case "postgres":
+      return new PostgresSource(config);
+    default:
+      throw new ConfigError(
+        `source type \`${config.type}\` runs with \`sluice stream\`, not as a batch source`,
+        "use `sluice stream PIPELINE` for broker sources",
+      );
+  }
+}

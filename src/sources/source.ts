@@ -1,0 +1,42 @@
+import type { RunContext } from "../runner/run-context.js";
+
+/** What a source hands the runner: a relation inside the run's DuckDB engine. */
+export interface ExtractResult {
+  /**
+   * Table or view in `ctx.engine` with one row per parsed input record, in
+   * source order. Columns as the source gives them, plus `_source_pos`
+   * (VARCHAR: "file.jsonl:17", "offset 42", a key) where the source knows it.
+   */
+  readonly relation: string;
+  /** Rows in `relation`. */
+  readonly rows: number;
+  /**
+   * Records that could not be parsed at all (malformed JSON line, CSV row with
+   * the wrong field count), as a relation with columns
+   * `_source_pos VARCHAR, _raw VARCHAR, _error VARCHAR`. Never silently dropped:
+   * the runner quarantines them, reports them, or fails the run.
+   */
+  readonly unparseable?: { readonly relation: string; readonly rows: number };
+  /** State to commit once every sink committed (e.g. the new watermark). */
+  readonly nextState?: Record<string, unknown>;
+  /**
+   * `replace`: the batch is the whole dataset (full and window exports);
+   * `append`: the batch is a delta (incremental, streaming).
+   */
+  readonly extent: "replace" | "append";
+  /** Human description of what was read, e.g. `public."BehavioralEvent"` or 3 files. Secrets redacted. */
+  readonly description: string;
+}
+
+/**
+ * A source loads one batch into the engine.
+ *
+ * Contract: `extract` either returns a complete batch or throws; it leaves
+ * nothing visible outside the engine. Errors are SluiceErrors marked
+ * `transient` when a retry may succeed.
+ */
+export interface Source {
+  extract(ctx: RunContext): Promise<ExtractResult>;
+  /** Tests connections and that the input exists (`sluice check`). */
+  check?(ctx: Pick<RunContext, "configDir" | "log" | "dataDir">): Promise<string>;
+}
