@@ -11,6 +11,8 @@ export interface EngineOptions {
   readonly memoryLimit?: string;
   /** DuckDB threads; defaults to the number of cores. */
   readonly threads?: number;
+  /** Opens the database file read-only (queries against the warehouse). */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -33,6 +35,7 @@ export class Engine {
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.threads) config.threads = String(options.threads);
+    if (options.readOnly) config.access_mode = "READ_ONLY";
     const instance = await DuckDBInstance.create(options.path ?? ":memory:", config);
     const connection = await instance.connect();
     // Timestamps are compared and written in UTC whatever the machine zone.

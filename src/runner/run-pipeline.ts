@@ -6,7 +6,7 @@ import { validateBatch } from "../contracts/validate-batch.js";
 import { dedupBatch } from "../dedup/dedup-batch.js";
 import { Engine } from "../engine/engine.js";
 import { ident } from "../engine/sql.js";
-import { asSluiceError, SluiceError } from "../errors.js";
+import { asSluiceError, SluiceError, ValidationFailedError } from "../errors.js";
 import { computeMetrics } from "../quality/compute-metrics.js";
 import { evaluateAlerts } from "../quality/evaluate-alerts.js";
 import { createSink } from "../sinks/registry.js";
@@ -105,6 +105,10 @@ export async function runPipeline(
     const err = raw instanceof AbortError ? raw.cause : raw;
     const e = asSluiceError(err, "runner", "run");
     record.status = e.exitCode === 3 ? "validation_failed" : "failed";
+    if (e instanceof ValidationFailedError) {
+      record.report_path = e.reportPath;
+      record.rows.quarantined = 0;
+    }
     record.error = {
       message: redactSecrets(e.message),
       ...(e.hint ? { hint: redactSecrets(e.hint) } : {}),

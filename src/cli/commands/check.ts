@@ -1,0 +1,50 @@
+import { accessSync, constants, mkdirSync } from "node:fs";
+import type { Command } from "commander";
+import { createSource } from "../../sources/registry.js";
+import { createLogger } from "../../util/logger.js";
+import { redactSecrets } from "../../util/redact.js";
+import { action } from "../action.js";
+import { loadFromFlags } from "../load.js";
+
+export function register(program: Command): void {
+  program
+    .command("check")
+    .description("Validate the config and test every connection and input.")
+    .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
+    .option("--set <key.path=value>", "override a config value")
+    .addHelpText("after", "\nExample:\n  sluice check -c examples/behavioral-events/sluice.yaml")
+    .action(
+      action(async (flags: { config?: string; set?: string[] }) => {
+        const loaded = await loadFromFlags(flags);
+        const log = createLogger();
+        process.stdout.write(`config ${loaded.path}: ok (${Object.keys(loaded.config.pipelines).length} pipelines)\n`);
+        let failed = 0;
+        try {
+          mkdirSync(loaded.dataDir, { recursive: true });
+          accessSync(loaded.dataDir, constants.W_OK);
+          process.stdout.write(`data_dir ${loaded.dataDir}: writable\n`);
+        } catch (err) {
+          failed++;
+          process.stdout.write(`data_dir ${loaded.dataDir}: NOT writable (${(err as Error).message})\n`);
+        }
+        for (const [name, p] of Object.entries(loaded.config.pipelines)) {
+          const source = createSource(p.source);
+          if (!source.check) {
+            process.stdout.write(`${name}: source ${p.source.type}: nothing to check\n`);
+            continue;
+          }
+          try {
+            const info = await source.check({ configDir: loaded.dir, dataDir: loaded.dataDir, log });
+            process.stdout.write(`${name}: source ${p.source.type}: ok, ${redactSecrets(info)}\n`);
+          } catch (err) {
+            failed++;
+            const e = err as Error & { hint?: string };
+            process.stdout.write(
+              `${name}: source ${p.source.type}: FAILED: ${redactSecrets(e.message)}${e.hint ? `\n  hint: ${redactSecrets(e.hint)}` : ""}\n`,
+            );
+          }
+        }
+        return failed ? 1 : 0;
+      }),
+    );
+}

@@ -1,0 +1,57 @@
+import type { Command } from "commander";
+import { SluiceError } from "../../errors.js";
+import { Ledger } from "../../runner/ledger.js";
+import { action } from "../action.js";
+import { loadFromFlags } from "../load.js";
+import { formatSummary } from "../summary.js";
+
+export function register(program: Command): void {
+  const runs = program
+    .command("runs")
+    .description("List the run ledger (newest last).")
+    .argument("[pipeline]", "only this pipeline's runs")
+    .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
+    .option("--json", "print the records as JSON")
+    .option("--limit <n>", "show the newest N runs", "20")
+    .addHelpText("after", "\nExamples:\n  sluice runs behavioral_events\n  sluice runs show 20260301T020000Z_3fa9c1 --json")
+    .action(
+      action(async (pipeline: string | undefined, flags: { config?: string; json?: boolean; limit: string }) => {
+        const loaded = await loadFromFlags(flags);
+        const records = new Ledger(loaded.dataDir).list(pipeline).slice(-Number(flags.limit));
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+          return 0;
+        }
+        if (records.length === 0) process.stdout.write("no runs yet\n");
+        for (const r of records) {
+          const secs = ((Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000).toFixed(1);
+          process.stdout.write(
+            `${r.run_id}  ${r.pipeline.padEnd(24)} ${r.status.padEnd(17)} ${String(r.rows.written).padStart(10)} rows  ${secs}s\n`,
+          );
+        }
+        return 0;
+      }),
+    );
+  runs
+    .command("show")
+    .description("Show one run record.")
+    .argument("<run_id>")
+    .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
+    .option("--json", "print the record as JSON")
+    .action(
+      action(async (runId: string, flags: { config?: string; json?: boolean }) => {
+        const loaded = await loadFromFlags(flags);
+        const record = new Ledger(loaded.dataDir).get(runId);
+        if (!record) {
+          throw new SluiceError(`no run ${runId} in ${loaded.dataDir}/runs`, {
+            component: "ledger",
+            stage: "runs",
+            hint: "list run ids with `sluice runs`",
+          });
+        }
+        process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : formatSummary(record));
+        if (!flags.json) process.stdout.write(`  durations_ms: ${JSON.stringify(record.durations_ms)}\n  metrics: ${JSON.stringify(record.metrics)}\n`);
+        return 0;
+      }),
+    );
+}

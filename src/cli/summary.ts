@@ -1,0 +1,29 @@
+import type { RunRecord } from "../runner/run-record.js";
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+/** The human summary printed after a run on a terminal (and to stdout without --json). */
+export function formatSummary(r: RunRecord): string {
+  const secs = ((Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000).toFixed(2);
+  const lines = [`${r.pipeline}: ${r.status} in ${secs}s (run ${r.run_id})`];
+  if (r.status !== "failed" || r.rows.extracted > 0) {
+    lines.push(
+      `  rows: ${n(r.rows.extracted)} extracted, ${n(r.rows.valid)} valid, ${n(r.rows.quarantined)} quarantined, ` +
+        `${n(r.rows.duplicates)} duplicates (${n(r.rows.duplicates_dropped)} dropped), ${n(r.rows.written)} written`,
+    );
+  }
+  if (r.status === "succeeded" && r.rows.extracted === 0) lines.push("  the source had no rows: outputs hold the schema only");
+  for (const o of r.outputs) {
+    const size = o.bytes !== undefined ? `, ${(o.bytes / 1024 / 1024).toFixed(1)} MiB` : "";
+    lines.push(`  ${o.status === "written" ? "->" : "!!"} ${o.sink}: ${o.path ?? o.table ?? ""} (${n(o.rows)} rows${size})`);
+  }
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  if (r.quarantine_path) lines.push(`  quarantine: ${r.quarantine_path}`);
+  if (r.report_path) lines.push(`  failure report: ${r.report_path}`);
+  for (const a of r.alerts) lines.push(`  alert: ${a.message}`);
+  if (r.error) {
+    lines.push(`  error: ${r.error.message}`);
+    if (r.error.hint) lines.push(`  hint: ${r.error.hint}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
