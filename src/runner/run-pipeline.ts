@@ -12,6 +12,7 @@ import { evaluateAlerts } from "../quality/evaluate-alerts.js";
 import { createSink } from "../sinks/registry.js";
 import type { SinkOutput } from "../sinks/sink.js";
 import { createSource } from "../sources/registry.js";
+import type { Source } from "../sources/source.js";
 import { applyTransforms } from "../transforms/apply-transforms.js";
 import { removeQuietly } from "../util/atomic.js";
 import { type Logger, silentLogger } from "../util/logger.js";
@@ -28,6 +29,12 @@ export interface RunPipelineOptions extends RunOptions {
   readonly log?: Logger;
   readonly progress?: Progress;
   readonly processingType?: "batch" | "streaming";
+  /**
+   * Reads this source instead of the configured one (replay of quarantined
+   * rows, tests). The rest of the pipeline — transforms, contract, dedup,
+   * sinks — is the configured one.
+   */
+  readonly source?: Source;
 }
 
 /**
@@ -181,7 +188,7 @@ async function runAttempt(
   };
 
   try {
-    const source = createSource(pipelineConfig.source);
+    const source = options.source ?? createSource(pipelineConfig.source);
     const extracted = await timed("extract", () => source.extract(ctx));
     record.source = extracted.description;
     record.rows.extracted = extracted.rows + (extracted.unparseable?.rows ?? 0);
