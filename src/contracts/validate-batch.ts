@@ -1,14 +1,36 @@
-import { SluiceError } from "../errors.js";
+import type { Engine } from "../engine/engine.js";
+import { ident, literal } from "../engine/sql.js";
+import { ConfigError, SluiceError, ValidationFailedError } from "../errors.js";
 import type { RunContext } from "../runner/run-context.js";
+import { isFailMarker } from "../transforms/markers.js";
+import { asidePath, publish } from "../util/atomic.js";
+import {
+  type CompiledContract,
+  compileContract,
+  contractName,
+  SOURCE_POS,
+  SOURCE_ROW,
+} from "./compile-contract.js";
+import { naturalOrder, quarantineFile, quarantineRelPath, reportFile } from "./quarantine-file.js";
 
 export interface ValidationResult {
-  /** Rows that passed, typed as the contract says, `_source_pos` kept. */
+  /**
+   * Rows that passed, typed as the contract says (contract columns in
+   * contract order, then kept extra columns), `_source_pos` kept, plus
+   * `_source_row` (BIGINT, source order) for dedup, which drops it.
+   */
   readonly valid: string;
   readonly validRows: number;
   /** Rows quarantined (quarantine mode) — failing and unparseable rows. */
   readonly quarantinedRows: number;
+  /** Relative to data_dir, like sink output paths. */
   readonly quarantinePath?: string;
+  /** Things the user should know that did not fail the run (e.g. values nulled by casts with validation off). */
+  readonly warnings?: readonly string[];
 }
+
+/** How many failures the strict error message lists. */
+const SHOWN_FAILURES = 10;
 
 /**
  * Checks the batch against the pipeline's contract in the pipeline's
@@ -19,18 +41,28 @@ export interface ValidationResult {
  * writing the report; nothing else is written. quarantine: failing rows are
  * written to quarantine/<pipeline>/<run_id>.parquet. off: no checks, but
  * unparseable records still fail the run (exit 1) — they are never dropped.
+ * In every mode the valid rows have the contract's shape (types, extra
+ * columns); with `off`, values that do not cast become NULL and are counted
+ * in `warnings`.
+ *
+ * How: every rule of every column compiles into one SELECT that keeps only
+ * failing rows, each with the list of rules it broke (plus one small
+ * GROUP BY per `unique` column). The valid rows are a view over the input
+ * minus those rows: they are materialized once, downstream.
  */
 export async function validateBatch(
   ctx: RunContext,
   relation: string,
   unparseable: { relation: string; rows: number } | undefined,
 ): Promise<ValidationResult> {
-  if (unparseable && unparseable.rows > 0) {
+  const mode = ctx.pipelineConfig.validation;
+  const unp = unparseable && unparseable.rows > 0 ? unparseable : undefined;
+  if (mode === "off" && unp) {
     const first = await ctx.engine.all<{ _source_pos: string; _error: string }>(
-      `SELECT _source_pos, _error FROM ${unparseable.relation} LIMIT 5`,
+      `SELECT _source_pos, _error FROM ${unp.relation} LIMIT 5`,
     );
     throw new SluiceError(
-      `${unparseable.rows} record(s) could not be parsed: ${first.map((r) => `${r._source_pos}: ${r._error}`).join("; ")}`,
+      `${unp.rows} record(s) could not be parsed: ${first.map((r) => `${r._source_pos}: ${r._error}`).join("; ")}`,
       {
         component: "source",
         stage: "extract",
@@ -38,5 +70,212 @@ export async function validateBatch(
       },
     );
   }
-  return { valid: relation, validRows: await ctx.engine.count(relation), quarantinedRows: 0 };
+
+  const { engine } = ctx;
+  const base = await asTable(ctx, relation);
+  const columns = (await engine.columns(base)).filter((c) => c.name !== SOURCE_ROW);
+  const inputRows = await engine.count(base);
+  const pos = (rowid: string) =>
+    columns.some((c) => c.name === SOURCE_POS)
+      ? `${ident(SOURCE_POS)}::VARCHAR`
+      : `'row ' || (${rowid} + 1)::VARCHAR`;
+  const contract = ctx.contract;
+  const compiled = contract
+    ? compileContract(contract, columns, {
+        name: contractName(ctx.pipelineConfig.contract),
+        startedAt: ctx.startedAt,
+        dedup: ctx.pipelineConfig.dedup,
+      })
+    : undefined;
+  const select = compiled
+    ? compiled.outputSelect.join(", ")
+    : columns
+        .filter((c) => c.name !== SOURCE_POS && !isFailMarker(c.name))
+        .map((c) => ident(c.name))
+        .join(", ");
+  const validView = async (exclude: string | undefined) => {
+    const name = ctx.tmpName("valid");
+    const list = [select, `${pos("rowid")} AS ${ident(SOURCE_POS)}`, `rowid AS ${ident(SOURCE_ROW)}`].filter(Boolean);
+    await engine.run(
+      `CREATE VIEW ${name} AS SELECT ${list.join(", ")} FROM ${base}${exclude ? ` WHERE rowid NOT IN (SELECT __sluice_row FROM ${exclude})` : ""}`,
+      "validate",
+    );
+    return name;
+  };
+
+  if (mode === "off") {
+    const warnings = compiled ? await castWarnings(ctx, base, compiled) : [];
+    return { valid: await validView(undefined), validRows: inputRows, quarantinedRows: 0, ...(warnings.length ? { warnings } : {}) };
+  }
+
+  let failing: string | undefined;
+  let failingRows = 0;
+  if (compiled?.hasChecks) {
+    await checkPatterns(engine, contract?.columns ?? {}, contractName(ctx.pipelineConfig.contract));
+    failing = await findFailures(ctx, base, compiled, pos("__sluice_row"));
+    failingRows = await engine.count(failing);
+  }
+  const failed = failingRows + (unp?.rows ?? 0);
+  if (failed === 0) {
+    return { valid: await validView(undefined), validRows: inputRows, quarantinedRows: 0 };
+  }
+
+  const failures = failuresRelation(failing, unp);
+  if (mode === "strict") {
+    const reportPath = reportFile(ctx.dataDir, ctx.pipeline, ctx.runId);
+    const aside = asidePath(reportPath);
+    await engine.run(
+      `COPY (SELECT row_key, "column", rule, value, detail, source_pos FROM (${failures}) ORDER BY ${naturalOrder("source_pos")}, __sluice_i) TO ${literal(aside)} (FORMAT csv, HEADER)`,
+      "validate",
+    );
+    publish(aside, reportPath);
+    const shown = await engine.all<Record<string, string | null>>(
+      `SELECT * FROM (${failures}) ORDER BY ${naturalOrder("source_pos")}, __sluice_i LIMIT ${SHOWN_FAILURES}`,
+      "validate",
+    );
+    const total = await engine.one<{ n: bigint }>(`SELECT count(*) AS n FROM (${failures})`, "validate");
+    const lines = shown.map(
+      (f) =>
+        `  ${f.source_pos ?? "?"}: ${f.column ? `${f.column} ` : ""}${f.rule} ${show(f.value)}${f.detail ? ` (${f.detail})` : ""}`,
+    );
+    const more = Number(total?.n ?? 0) - shown.length;
+    const name = contract ? `contract \`${contractName(ctx.pipelineConfig.contract)}\`` : "the parser";
+    throw new ValidationFailedError(
+      [
+        `${failed} of ${inputRows + (unp?.rows ?? 0)} rows failed ${name}; nothing was written:`,
+        ...lines,
+        ...(more > 0 ? [`  ... and ${more} more failures in ${reportPath}`] : []),
+      ].join("\n"),
+      reportPath,
+      failed,
+    );
+  }
+
+  // quarantine mode
+  const target = quarantineFile(ctx.dataDir, ctx.pipeline, ctx.runId);
+  const aside = asidePath(target);
+  const parts: string[] = [];
+  if (failing) {
+    parts.push(
+      `SELECT * EXCLUDE (__sluice_row, __sluice_key), NULL::VARCHAR AS _raw, ${literal(ctx.runId)} AS _run_id, now() AS _quarantined_at FROM ${failing}`,
+    );
+  }
+  if (unp) {
+    parts.push(
+      `SELECT _source_pos::VARCHAR AS _source_pos, _raw::VARCHAR AS _raw, [{'column': NULL::VARCHAR, 'rule': 'unparseable', 'value': _raw::VARCHAR, 'detail': _error::VARCHAR}] AS _failures, ${literal(ctx.runId)} AS _run_id, now() AS _quarantined_at FROM ${unp.relation}`,
+    );
+  }
+  await engine.run(
+    `COPY (SELECT * FROM (${parts.join(" UNION ALL BY NAME ")}) ORDER BY ${naturalOrder("_source_pos")}) TO ${literal(aside)} (FORMAT parquet, COMPRESSION zstd)`,
+    "quarantine",
+  );
+  publish(aside, target);
+  ctx.log.warn(`quarantined ${failed} rows -> ${target}`);
+  return {
+    valid: await validView(failing),
+    validRows: inputRows - failingRows,
+    quarantinedRows: failed,
+    quarantinePath: quarantineRelPath(ctx.pipeline, ctx.runId),
+  };
+}
+
+/**
+ * The relation as a base table (its rowid identifies a row in every scan);
+ * views and expressions are materialized once.
+ */
+async function asTable(ctx: RunContext, relation: string): Promise<string> {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(relation)) {
+    const found = await ctx.engine.one<{ n: bigint }>(
+      `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = ${literal(relation)}`,
+      "validate",
+    );
+    if (Number(found?.n ?? 0) > 0) return relation;
+  }
+  const name = ctx.tmpName("checked_input");
+  await ctx.engine.run(`CREATE TABLE ${name} AS SELECT * FROM ${relation}`, "validate");
+  return name;
+}
+
+/** A bad regular expression is a config error naming the column, not a DuckDB error mid-run. */
+async function checkPatterns(engine: Engine, columns: Record<string, { pattern?: string | undefined }>, name: string) {
+  for (const [column, spec] of Object.entries(columns)) {
+    if (spec.pattern === undefined) continue;
+    try {
+      await engine.run(`SELECT regexp_full_match('', ${literal(spec.pattern)})`, "validate");
+    } catch (err) {
+      throw new ConfigError(
+        `contract \`${name}\`, column \`${column}\`: pattern ${spec.pattern} is not a valid regular expression (${(err as Error).message.split("\n")[0]})`,
+        "patterns use RE2 syntax (no lookaround or backreferences)",
+      );
+    }
+  }
+}
+
+/**
+ * One pass over the batch keeping only failing rows: rowid, source position,
+ * row key, original values as VARCHAR and `_failures`. `unique` columns are
+ * first reduced to their duplicated values (small tables joined in).
+ */
+async function findFailures(ctx: RunContext, base: string, compiled: CompiledContract, pos: string): Promise<string> {
+  const { engine } = ctx;
+  const joins: string[] = [];
+  for (const u of compiled.uniqueChecks) {
+    const dups = ctx.tmpName("dups");
+    const having = u.otherKeyParts
+      ? `count(DISTINCT ${u.otherKeyParts.length === 1 ? u.otherKeyParts[0] : `row(${u.otherKeyParts.join(", ")})`}) > 1`
+      : "count(*) > 1";
+    await engine.run(
+      `CREATE TABLE ${dups} AS SELECT ${u.typed} AS __sluice_dup FROM ${base} WHERE ${u.typed} IS NOT NULL GROUP BY 1 HAVING ${having}`,
+      "validate",
+    );
+    joins.push(`LEFT JOIN ${dups} AS ${u.alias} ON __sluice_in.${u.typedAlias} = ${u.alias}.__sluice_dup`);
+  }
+  const failing = ctx.tmpName("failing");
+  const typed = compiled.typedSelect.length ? `, ${compiled.typedSelect.join(", ")}` : "";
+  await engine.run(
+    `CREATE TABLE ${failing} AS SELECT __sluice_row, ${pos} AS ${ident(SOURCE_POS)}, ${compiled.rowKey ?? "NULL::VARCHAR"} AS __sluice_key, ${[...compiled.originalSelect, `${compiled.failureList} AS _failures`].join(", ")}
+     FROM (SELECT rowid AS __sluice_row, *${typed} FROM ${base}) AS __sluice_in ${joins.join(" ")}
+     WHERE ${compiled.anyFailure}`,
+    "validate",
+  );
+  return failing;
+}
+
+/** SQL over every failure, one row each: row_key, column, rule, value, detail, source_pos (+ a tiebreak). */
+function failuresRelation(failing: string | undefined, unp: { relation: string } | undefined): string {
+  const parts: string[] = [];
+  if (failing) {
+    parts.push(
+      `SELECT coalesce(__sluice_key, ${ident(SOURCE_POS)}) AS row_key, f."column" AS "column", f.rule AS rule, f.value AS value, f.detail AS detail, ${ident(SOURCE_POS)} AS source_pos, __sluice_row * 1000 + f_i AS __sluice_i
+       FROM (SELECT __sluice_key, ${ident(SOURCE_POS)}, __sluice_row, unnest(_failures) AS f, unnest(range(1, len(_failures) + 1)) AS f_i FROM ${failing})`,
+    );
+  }
+  if (unp) {
+    parts.push(
+      `SELECT _source_pos::VARCHAR AS row_key, NULL::VARCHAR AS "column", 'unparseable' AS rule, _raw::VARCHAR AS value, _error::VARCHAR AS detail, _source_pos::VARCHAR AS source_pos, 0 AS __sluice_i FROM ${unp.relation}`,
+    );
+  }
+  return parts.join(" UNION ALL ");
+}
+
+/** With validation off, values that do not cast become NULL: count them so the user hears of it. */
+async function castWarnings(ctx: RunContext, base: string, compiled: CompiledContract): Promise<string[]> {
+  if (compiled.castable.length === 0) return [];
+  const row = await ctx.engine.one<Record<string, bigint>>(
+    `SELECT ${compiled.castable.map((c, i) => `count_if(${c.raw} IS NOT NULL AND ${c.typed} IS NULL) AS c${i}`).join(", ")} FROM ${base}`,
+    "validate",
+  );
+  const warnings: string[] = [];
+  compiled.castable.forEach((c, i) => {
+    const n = Number(row?.[`c${i}`] ?? 0);
+    if (n > 0) warnings.push(`column \`${c.column}\`: ${n} values did not cast to the contract type and were written as NULL (validation is off)`);
+  });
+  for (const w of warnings) ctx.log.warn(w);
+  return warnings;
+}
+
+function show(value: string | null | undefined): string {
+  if (value === null || value === undefined) return "NULL";
+  const v = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  return JSON.stringify(v);
 }

@@ -1,0 +1,88 @@
+import { linkSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import type { ParquetSinkConfig } from "../../config/spec.js";
+import { ident, literal } from "../../engine/sql.js";
+import type { RunContext } from "../../runner/run-context.js";
+import { removeQuietly } from "../../util/atomic.js";
+import type { WriteIntent } from "../sink.js";
+import { copyOptions } from "./copy-options.js";
+import { hiveGlob, PARTITIONING_KEY } from "./parquet-scan.js";
+import { planPartitions } from "./partition-plan.js";
+import { VersionedDir } from "./versioned-dir.js";
+import type { LayoutResult } from "./write-snapshot.js";
+
+/**
+ * Partitioned layout: Hive folders under `root`
+ * (`event_date=2026-03-01/part-<run_id>-0.parquet`), see `planPartitions`.
+ *
+ * Every write builds the next version of the whole tree aside and publishes
+ * it in one rename (`VersionedDir`): one DuckDB `COPY ... PARTITION_BY` of
+ * the batch, plus, for `append`, hard links to the files already published
+ * (no data is copied). `replace` makes the batch the whole dataset. Readers
+ * see the old tree or the new one; a crash leaves the old one, and the next
+ * write removes the leftovers. Files this run wrote in an earlier attempt are
+ * not carried over: the retried batch writes them again.
+ */
+export async function writePartitioned(
+  ctx: RunContext,
+  relation: string,
+  intent: WriteIntent,
+  config: ParquetSinkConfig,
+  root: string,
+): Promise<LayoutResult> {
+  mkdirSync(dirname(root), { recursive: true });
+  const dir = new VersionedDir(root);
+  dir.repair();
+  const plan = await planPartitions(ctx.engine, relation, config);
+  const current = dir.current();
+  const files = [hiveGlob(root)];
+  const ownPrefix = `part-${ctx.runId}-`;
+
+  const staged = dir.stage();
+  try {
+    const options = copyOptions(config, [
+      `PARTITION_BY (${plan.columns.map((c) => ident(c.name)).join(", ")})`,
+      `FILENAME_PATTERN ${literal(`${ownPrefix}{i}`)}`,
+      `KV_METADATA {${PARTITIONING_KEY}: ${literal(JSON.stringify(plan.columns))}}`,
+      "OVERWRITE_OR_IGNORE",
+    ]);
+    const copied = await ctx.engine.one<{ Count: bigint | number }>(
+      `COPY (SELECT ${plan.select} FROM ${relation}) TO ${literal(staged)} ${options}`,
+      "write",
+    );
+    const rows = Number(copied?.Count ?? 0);
+    const bytes = parquetFiles(staged).reduce((sum, f) => sum + statSync(join(staged, f)).size, 0);
+
+    if (intent.extent === "append" && current) {
+      if (rows === 0) {
+        removeQuietly(staged);
+        return { written: root, rows, bytes, files };
+      }
+      for (const file of parquetFiles(current)) {
+        if (file.split("/").pop()?.startsWith(ownPrefix)) continue;
+        mkdirSync(dirname(join(staged, file)), { recursive: true });
+        linkSync(join(current, file), join(staged, file));
+      }
+    }
+    dir.commit(staged, ctx.runId);
+    return { written: root, rows, bytes, files };
+  } catch (err) {
+    removeQuietly(staged);
+    throw err;
+  }
+}
+
+/** Visible `.parquet` files under `dir`, as paths relative to it (`event_date=.../part-x-0.parquet`). */
+function parquetFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (sub: string) => {
+    for (const entry of readdirSync(sub, { withFileTypes: true })) {
+      if (entry.name.startsWith(".")) continue;
+      const path = join(sub, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".parquet")) out.push(relative(dir, path));
+    }
+  };
+  walk(dir);
+  return out;
+}

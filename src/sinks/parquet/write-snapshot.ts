@@ -1,0 +1,97 @@
+import { copyFileSync, existsSync, linkSync, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { ParquetSinkConfig } from "../../config/spec.js";
+import { literal } from "../../engine/sql.js";
+import type { RunContext } from "../../runner/run-context.js";
+import { asidePath, publish, removeQuietly } from "../../util/atomic.js";
+import type { WriteIntent } from "../sink.js";
+import { copyOptions } from "./copy-options.js";
+import { sweepTemp } from "./sweep-temp.js";
+
+/** What a layout writer reports back to the sink. */
+export interface LayoutResult {
+  /** Absolute path of the file (snapshot) or folder (partitioned) written. */
+  readonly written: string;
+  readonly rows: number;
+  readonly bytes: number;
+  /** Absolute paths (or the hive glob) of the files making up the dataset now. */
+  readonly files: readonly string[];
+}
+
+/** `<dataset>_latest.parquet`: the stable name of the newest snapshot. */
+export function latestName(dataset: string): string {
+  return `${dataset}_latest.parquet`;
+}
+
+/**
+ * Snapshot layout: writes `<dir>/<dataset>_YYYYMMDD_HHMMSS.parquet` (UTC
+ * start time of the run; `_2`, `_3` ... if taken) and points
+ * `<dataset>_latest.parquet` at it.
+ *
+ * A snapshot is always the whole dataset: for `append` it is the previous
+ * latest UNION ALL BY NAME the batch. Both files are written under hidden
+ * aside names and renamed into place, the snapshot first, so `latest` only
+ * ever names a complete snapshot; `latest` is a hard link to the snapshot
+ * (a copy where links are not supported). An empty batch still writes a file
+ * with the full schema. Leftovers of crashed writes in `dir` are swept first.
+ */
+export async function writeSnapshot(
+  ctx: RunContext,
+  relation: string,
+  intent: WriteIntent,
+  config: ParquetSinkConfig,
+  dir: string,
+  dataset: string,
+): Promise<LayoutResult> {
+  mkdirSync(dir, { recursive: true });
+  const swept = sweepTemp(dir);
+  if (swept.length) ctx.log.info(`removed ${swept.length} leftover file(s) of an interrupted write in ${dir}`);
+
+  const latest = join(dir, latestName(dataset));
+  const snapshot = freeName(dir, `${dataset}_${stamp(ctx.startedAt)}`);
+  const rows = await ctx.engine.count(relation);
+  const source =
+    intent.extent === "append" && existsSync(latest)
+      ? `SELECT * FROM read_parquet(${literal(latest)}) UNION ALL BY NAME SELECT * FROM ${relation}`
+      : `SELECT * FROM ${relation}`;
+
+  const aside = asidePath(snapshot);
+  try {
+    await ctx.engine.run(`COPY (${source}) TO ${literal(aside)} ${copyOptions(config)}`, "write");
+    publish(aside, snapshot);
+  } catch (err) {
+    removeQuietly(aside);
+    throw err;
+  }
+  pointAt(latest, snapshot);
+  return { written: snapshot, rows, bytes: statSync(snapshot).size, files: [latest] };
+}
+
+/** Replaces `pointer` by a hard link to (or copy of) `target`, in one rename. */
+function pointAt(pointer: string, target: string): void {
+  const aside = asidePath(pointer);
+  try {
+    try {
+      linkSync(target, aside);
+    } catch {
+      copyFileSync(target, aside);
+    }
+    publish(aside, pointer);
+  } catch (err) {
+    removeQuietly(aside);
+    throw err;
+  }
+}
+
+/** `<stem>.parquet` in `dir`, or `<stem>_2.parquet`, `_3` ... when taken. */
+function freeName(dir: string, stem: string): string {
+  let path = join(dir, `${stem}.parquet`);
+  for (let n = 2; existsSync(path); n++) path = join(dir, `${stem}_${n}.parquet`);
+  return path;
+}
+
+/** `YYYYMMDD_HHMMSS` in UTC. */
+function stamp(at: Date): string {
+  const iso = at.toISOString();
+  return `${iso.slice(0, 10).replaceAll("-", "")}_${iso.slice(11, 19).replaceAll(":", "")}`;
+}

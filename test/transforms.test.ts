@@ -1,0 +1,299 @@
+import { createHash, randomBytes } from "node:crypto";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunRecord } from "../src/runner/run-record.js";
+import { projectDir, runCli } from "./support/cli.js";
+
+const SALT = "e2e-salt-7f3a";
+const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
+const sha = (v: string) => createHash("sha256").update(`${SALT}${v}`).digest("hex");
+
+// camelCase fields as an application writes them; three spellings of one instant
+// (2025-03-01T00:00:00Z), a heartbeat the filter removes and a time that does not parse.
+const EVENTS = [
+  {
+    eventId: "e1",
+    userId: "u1",
+    eventType: "click",
+    email: "alice.secret@example.com",
+    ts: "2025-03-01T09:00:00+09:00",
+    legacyCustomer: "L1",
+  },
+  {
+    eventId: "e2",
+    userId: "u2",
+    eventType: "view",
+    email: "bob.hidden@example.com",
+    ts: "2025-03-01 00:00:00Z",
+    legacyCustomer: "L2",
+  },
+  { eventId: "e3", userId: "u3", eventType: "click", email: null, ts: "2025-03-01T01:00:00", legacyCustomer: "L404" },
+  {
+    eventId: "e4",
+    userId: "u4",
+    eventType: "heartbeat",
+    email: "hb@example.com",
+    ts: "2025-03-01T01:00:00",
+    legacyCustomer: "L1",
+  },
+  {
+    eventId: "e5",
+    userId: "u5",
+    eventType: "click",
+    email: "carol.private@example.com",
+    ts: "not a time",
+    legacyCustomer: "L2",
+  },
+];
+const CLEAR_EMAILS = EVENTS.map((e) => e.email).filter((e): e is string => e !== null);
+
+function project(yaml: string): string {
+  const dir = projectDir(yaml, "sluice-transforms-");
+  writeFileSync(join(dir, "events.jsonl"), `${EVENTS.map((e) => JSON.stringify(e)).join("\n")}\n`);
+  writeFileSync(join(dir, "ids.csv"), "legacy,customer\nL1,CUST-1\nL2,CUST-2\nL2,CUST-DUP\n");
+  return dir;
+}
+
+async function query<T>(sql: string): Promise<T[]> {
+  const db = await DuckDBInstance.create(":memory:");
+  const con = await db.connect();
+  try {
+    await con.run("SET TimeZone = 'UTC'");
+    return (await con.runAndReadAll(sql)).getRowObjectsJS() as T[];
+  } finally {
+    con.closeSync();
+    db.closeSync();
+  }
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).isFile());
+}
+
+/** Every file under data_dir: no clear value in its bytes, and none in any Parquet row read back as text. */
+async function expectNoClearText(dataDir: string, values: readonly string[]): Promise<number> {
+  const files = filesUnder(dataDir);
+  for (const f of files) {
+    const bytes = readFileSync(f);
+    for (const v of values) expect(bytes.includes(v), `${v} in clear in ${f}`).toBe(false);
+  }
+  for (const f of files.filter((x) => x.endsWith(".parquet"))) {
+    const likes = values.map((v) => `CAST(t AS VARCHAR) LIKE '%${v}%'`).join(" OR ");
+    const [row] = await query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet('${f}') t WHERE ${likes}`);
+    expect(row?.n, `clear value in a row of ${f}`).toBe(0n);
+  }
+  return files.length;
+}
+
+const contract = `contracts:
+  events:
+    columns:
+      event_id: { type: string, required: true }
+      user_id: { type: string, required: true }
+      event_type: { type: string }
+      email: { type: string, min_length: 64, max_length: 64 }
+      ts: { type: timestamp, required: true }
+    extra_columns: keep
+`;
+
+const transforms = `    transforms:
+      - { type: rename, case: snake_case }
+      - { type: timezone, columns: [ts], source_zone: Europe/Paris }
+      - { type: derive, columns: { event_date: "CAST(ts AS DATE)", event_hour: "hour(ts)" } }
+      - type: map
+        column: legacy_customer
+        target: customer_id
+        from: { file: ids.csv, key: legacy, value: customer }
+        unmapped: flag
+      - { type: pii, columns: { email: hash } }
+      - { type: filter, where: "event_type <> 'heartbeat'" }
+      - { type: sql, query: "SELECT *, upper(event_type) AS event_kind FROM input" }
+`;
+
+describe("sluice run with transforms (file source -> Parquet)", () => {
+  it("normalizes, renames, derives, maps, hashes and filters; only hashed values reach data_dir", async () => {
+    const dir = project(`version: 1
+data_dir: ./data
+${contract}
+pipelines:
+  events:
+    source: { type: file, path: events.jsonl }
+    contract: events
+    validation: quarantine
+${transforms}    sinks:
+      - { type: parquet, path: raw/events, layout: snapshot, compression: none }
+`);
+    const r = await runCli(["run", "-c", "sluice.yaml", "--json"], { cwd: dir, env: { SLUICE_PII_SALT: SALT } });
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.status).toBe("succeeded");
+    // 5 extracted = 3 written + 1 quarantined (ts did not parse) + 1 filtered (heartbeat).
+    expect(record.rows).toMatchObject({ extracted: 5, valid: 3, quarantined: 1, written: 3 });
+
+    const out = record.outputs.find((o) => o.sink.startsWith("parquet"))!;
+    const rows = await query<Record<string, unknown>>(
+      `SELECT event_id, user_id, event_type, email, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts,
+              CAST(event_date AS VARCHAR) AS event_date, event_hour, legacy_customer, customer_id,
+              _unmapped_legacy_customer AS unmapped, event_kind
+       FROM read_parquet('${join(dir, "data", out.path!)}') ORDER BY event_id`,
+    );
+    const common = { ts: "2025-03-01T00:00:00Z", event_date: "2025-03-01", event_hour: 0n };
+    expect(rows).toEqual([
+      {
+        ...common,
+        event_id: "e1",
+        user_id: "u1",
+        event_type: "click",
+        email: sha("alice.secret@example.com"),
+        legacy_customer: "L1",
+        customer_id: "CUST-1",
+        unmapped: false,
+        event_kind: "CLICK",
+      },
+      {
+        ...common,
+        event_id: "e2",
+        user_id: "u2",
+        event_type: "view",
+        email: sha("bob.hidden@example.com"),
+        legacy_customer: "L2",
+        customer_id: "CUST-2",
+        unmapped: false,
+        event_kind: "VIEW",
+      },
+      {
+        ...common,
+        event_id: "e3",
+        user_id: "u3",
+        event_type: "click",
+        email: null,
+        legacy_customer: "L404",
+        customer_id: "L404",
+        unmapped: true,
+        event_kind: "CLICK",
+      },
+    ]);
+
+    // The quarantined row carries its hashed email and its source line.
+    expect(record.quarantine_path).toBeDefined();
+    const q = await query<{ email: string; pos: string }>(
+      `SELECT email, _source_pos AS pos FROM read_parquet('${join(dir, "data", record.quarantine_path!)}')`,
+    );
+    expect(q).toEqual([{ email: sha("carol.private@example.com"), pos: expect.stringContaining("events.jsonl:5") }]);
+
+    expect(await expectNoClearText(join(dir, "data"), CLEAR_EMAILS)).toBeGreaterThan(2);
+  });
+
+  it("a strict failure report shows the hashed value, never the clear one", async () => {
+    const dir = project(`version: 1
+data_dir: ./data
+${contract.replace("min_length: 64, max_length: 64", "max_length: 10")}
+pipelines:
+  events:
+    source: { type: file, path: events.jsonl }
+    contract: events
+    validation: strict
+${transforms}    sinks:
+      - { type: parquet, path: raw/events, layout: snapshot, compression: none }
+`);
+    const r = await runCli(["run", "--json"], { cwd: dir, env: { SLUICE_PII_SALT: SALT } });
+    expect(r.code, r.stderr).toBe(3);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.report_path).toBeDefined();
+    const report = readFileSync(join(dir, "data", record.report_path!), "utf8");
+    expect(report).toContain(sha("alice.secret@example.com"));
+    await expectNoClearText(join(dir, "data"), CLEAR_EMAILS);
+  });
+
+  it("fails with exit 2 and says which variable to set when the salt is missing", async () => {
+    const dir = project(`version: 1
+data_dir: ./data
+pipelines:
+  events:
+    source: { type: file, path: events.jsonl }
+    validation: "off"
+    transforms:
+      - { type: pii, columns: { email: hash } }
+    sinks:
+      - { type: parquet, path: raw/events }
+`);
+    const env = { ...process.env };
+    delete env.SLUICE_PII_SALT;
+    const r = await runCli(["run"], { cwd: dir, env: { ...env, SLUICE_PII_SALT: "" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("SLUICE_PII_SALT is not set");
+    expect(r.stderr).toContain("export SLUICE_PII_SALT=");
+  });
+
+  it("names an unknown rename column with a did-you-mean (exit 2)", async () => {
+    const dir = project(`version: 1
+data_dir: ./data
+pipelines:
+  events:
+    source: { type: file, path: events.jsonl }
+    validation: "off"
+    transforms:
+      - { type: rename, columns: { eventTyp: event_type } }
+    sinks:
+      - { type: parquet, path: raw/events }
+`);
+    const r = await runCli(["run"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no column `eventTyp` in the batch; did you mean `eventType`?");
+  });
+});
+
+describe("sluice run: map through a PostgreSQL table", () => {
+  const table = `sluice_e2e_map_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.query(`CREATE TABLE "${table}" (user_ref text PRIMARY KEY, account_id bigint)`);
+    await admin.query(`INSERT INTO "${table}" VALUES ('u1', 501), ('u2', 502), ('u4', 504), ('u5', 505)`);
+  });
+  afterAll(async () => {
+    await admin.query(`DROP TABLE IF EXISTS "${table}"`);
+    await admin.end();
+  });
+
+  it("adds the mapped id in source order, flagging the user the table does not know", async () => {
+    const dir = project(`version: 1
+data_dir: ./data
+pipelines:
+  events:
+    source: { type: file, path: events.jsonl }
+    validation: "off"
+    transforms:
+      - type: map
+        column: userId
+        target: accountId
+        from: { table: ${table}, key: user_ref, value: account_id }
+      - { type: pii, columns: { email: drop } }
+    sinks:
+      - { type: parquet, path: raw/events }
+`);
+    const r = await runCli(["run", "--json"], { cwd: dir, env: { DATABASE_URL: PG_URL } });
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    const out = record.outputs.find((o) => o.sink.startsWith("parquet"))!;
+    const file = join(dir, "data", out.path!);
+    const rows = await query<Record<string, unknown>>(
+      `SELECT "eventId", "userId", "accountId", "_unmapped_userId" AS unmapped FROM read_parquet('${file}')`,
+    );
+    expect(rows).toEqual([
+      { eventId: "e1", userId: "u1", accountId: "501", unmapped: false },
+      { eventId: "e2", userId: "u2", accountId: "502", unmapped: false },
+      { eventId: "e3", userId: "u3", accountId: "u3", unmapped: true },
+      { eventId: "e4", userId: "u4", accountId: "504", unmapped: false },
+      { eventId: "e5", userId: "u5", accountId: "505", unmapped: false },
+    ]);
+    const cols = await query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
+    expect(cols.map((c) => c.column_name)).not.toContain("email");
+  });
+});
