@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,94 +90,99 @@ async function expectNoClearText(dataDir: string, values: readonly string[]): Pr
   return files.length;
 }
 
-const contract = `contracts:
+// The contract names the columns as they are after the transforms.
+const contract = (names: "camel" | "snake", email = "min_length: 64, max_length: 64") => {
+  const n = (camel: string, snake: string) => (names === "camel" ? camel : snake);
+  return `contracts:
   events:
     columns:
-      event_id: { type: string, required: true }
-      user_id: { type: string, required: true }
-      event_type: { type: string }
-      email: { type: string, min_length: 64, max_length: 64 }
+      ${n("eventId", "event_id")}: { type: string, required: true }
+      ${n("userId", "user_id")}: { type: string, required: true }
+      ${n("eventType", "event_type")}: { type: string }
+      email: { type: string, ${email} }
       ts: { type: timestamp, required: true }
     extra_columns: keep
 `;
+};
 
-const transforms = `    transforms:
-      - { type: rename, case: snake_case }
-      - { type: timezone, columns: [ts], source_zone: Europe/Paris }
+const transforms = (rename: boolean) => {
+  const n = (camel: string, snake: string) => (rename ? snake : camel);
+  return `    transforms:
+${rename ? "      - { type: rename, case: snake_case }\n" : ""}      - { type: timezone, columns: [ts], source_zone: Europe/Paris }
       - { type: derive, columns: { event_date: "CAST(ts AS DATE)", event_hour: "hour(ts)" } }
       - type: map
-        column: legacy_customer
+        column: ${n("legacyCustomer", "legacy_customer")}
         target: customer_id
         from: { file: ids.csv, key: legacy, value: customer }
         unmapped: flag
       - { type: pii, columns: { email: hash } }
-      - { type: filter, where: "event_type <> 'heartbeat'" }
-      - { type: sql, query: "SELECT *, upper(event_type) AS event_kind FROM input" }
+      - { type: filter, where: "${n("eventType", "event_type")} <> 'heartbeat'" }
+      - { type: sql, query: "SELECT *, upper(${n("eventType", "event_type")}) AS event_kind FROM input" }
 `;
+};
 
-describe("sluice run with transforms (file source -> Parquet)", () => {
-  it("normalizes, renames, derives, maps, hashes and filters; only hashed values reach data_dir", async () => {
-    const dir = project(`version: 1
+const pipeline = (rename: boolean, validation: string, email?: string) => `version: 1
 data_dir: ./data
-${contract}
+${contract(rename ? "snake" : "camel", email)}
 pipelines:
   events:
     source: { type: file, path: events.jsonl }
     contract: events
-    validation: quarantine
-${transforms}    sinks:
+    validation: ${validation}
+${transforms(rename)}    sinks:
       - { type: parquet, path: raw/events, layout: snapshot, compression: none }
-`);
+`;
+
+/** What the three written rows must be; `names` picks the column names the contract uses. */
+function expectedRows(rename: boolean) {
+  const n = (camel: string, snake: string) => (rename ? snake : camel);
+  const common = { ts: "2025-03-01T00:00:00Z", event_date: "2025-03-01", event_hour: 0n };
+  const row = (
+    id: string,
+    type: string,
+    email: string | null,
+    legacy: string,
+    customer: string,
+    unmapped: boolean,
+  ) => ({
+    ...common,
+    [n("eventId", "event_id")]: id,
+    [n("userId", "user_id")]: id.replace("e", "u"),
+    [n("eventType", "event_type")]: type,
+    email: email === null ? null : sha(email),
+    [n("legacyCustomer", "legacy_customer")]: legacy,
+    customer_id: customer,
+    unmapped,
+    event_kind: type.toUpperCase(),
+  });
+  return [
+    row("e1", "click", "alice.secret@example.com", "L1", "CUST-1", false),
+    row("e2", "view", "bob.hidden@example.com", "L2", "CUST-2", false),
+    row("e3", "click", null, "L404", "L404", true),
+  ];
+}
+
+async function writtenRows(dir: string, record: RunRecord, rename: boolean) {
+  const n = (camel: string, snake: string) => (rename ? snake : camel);
+  const out = record.outputs.find((o) => o.sink.startsWith("parquet"))!;
+  const unmapped = `_unmapped_${n("legacyCustomer", "legacy_customer")}`;
+  return query<Record<string, unknown>>(
+    `SELECT * EXCLUDE (ts, event_date, "${unmapped}", _run_id, _batch_id, _processing_type, _ingested_at),
+            strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, CAST(event_date AS VARCHAR) AS event_date, "${unmapped}" AS unmapped
+     FROM read_parquet('${join(dir, "data", out.path!)}') ORDER BY 1`,
+  );
+}
+
+describe("sluice run with transforms (file source, contract, Parquet)", () => {
+  it("normalizes zones, derives, maps, hashes and filters; only hashed values reach data_dir", async () => {
+    const dir = project(pipeline(false, "quarantine"));
     const r = await runCli(["run", "-c", "sluice.yaml", "--json"], { cwd: dir, env: { SLUICE_PII_SALT: SALT } });
     expect(r.code, r.stderr).toBe(0);
     const record = JSON.parse(r.stdout) as RunRecord;
     expect(record.status).toBe("succeeded");
-    // 5 extracted = 3 written + 1 quarantined (ts did not parse) + 1 filtered (heartbeat).
+    // 5 extracted = 3 written + 1 quarantined (its ts does not parse) + 1 filtered (the heartbeat).
     expect(record.rows).toMatchObject({ extracted: 5, valid: 3, quarantined: 1, written: 3 });
-
-    const out = record.outputs.find((o) => o.sink.startsWith("parquet"))!;
-    const rows = await query<Record<string, unknown>>(
-      `SELECT event_id, user_id, event_type, email, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts,
-              CAST(event_date AS VARCHAR) AS event_date, event_hour, legacy_customer, customer_id,
-              _unmapped_legacy_customer AS unmapped, event_kind
-       FROM read_parquet('${join(dir, "data", out.path!)}') ORDER BY event_id`,
-    );
-    const common = { ts: "2025-03-01T00:00:00Z", event_date: "2025-03-01", event_hour: 0n };
-    expect(rows).toEqual([
-      {
-        ...common,
-        event_id: "e1",
-        user_id: "u1",
-        event_type: "click",
-        email: sha("alice.secret@example.com"),
-        legacy_customer: "L1",
-        customer_id: "CUST-1",
-        unmapped: false,
-        event_kind: "CLICK",
-      },
-      {
-        ...common,
-        event_id: "e2",
-        user_id: "u2",
-        event_type: "view",
-        email: sha("bob.hidden@example.com"),
-        legacy_customer: "L2",
-        customer_id: "CUST-2",
-        unmapped: false,
-        event_kind: "VIEW",
-      },
-      {
-        ...common,
-        event_id: "e3",
-        user_id: "u3",
-        event_type: "click",
-        email: null,
-        legacy_customer: "L404",
-        customer_id: "L404",
-        unmapped: true,
-        event_kind: "CLICK",
-      },
-    ]);
+    expect(await writtenRows(dir, record, false)).toEqual(expectedRows(false));
 
     // The quarantined row carries its hashed email and its source line.
     expect(record.quarantine_path).toBeDefined();
@@ -190,24 +195,52 @@ ${transforms}    sinks:
   });
 
   it("a strict failure report shows the hashed value, never the clear one", async () => {
-    const dir = project(`version: 1
-data_dir: ./data
-${contract.replace("min_length: 64, max_length: 64", "max_length: 10")}
-pipelines:
-  events:
-    source: { type: file, path: events.jsonl }
-    contract: events
-    validation: strict
-${transforms}    sinks:
-      - { type: parquet, path: raw/events, layout: snapshot, compression: none }
-`);
+    const dir = project(pipeline(false, "strict", "max_length: 10"));
     const r = await runCli(["run", "--json"], { cwd: dir, env: { SLUICE_PII_SALT: SALT } });
     expect(r.code, r.stderr).toBe(3);
     const record = JSON.parse(r.stdout) as RunRecord;
     expect(record.report_path).toBeDefined();
-    const report = readFileSync(join(dir, "data", record.report_path!), "utf8");
+    const reportPath = record.report_path!;
+    const report = readFileSync(isAbsolute(reportPath) ? reportPath : join(dir, "data", reportPath), "utf8");
     expect(report).toContain(sha("alice.secret@example.com"));
     await expectNoClearText(join(dir, "data"), CLEAR_EMAILS);
+  });
+
+  it("converts camelCase to snake_case before a contract that names the snake_case columns", async () => {
+    const dir = project(pipeline(true, "quarantine"));
+    const r = await runCli(["run", "--json"], { cwd: dir, env: { SLUICE_PII_SALT: SALT } });
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.rows).toMatchObject({ extracted: 5, valid: 3, quarantined: 1, written: 3 });
+    expect(await writtenRows(dir, record, true)).toEqual(expectedRows(true));
+  });
+
+  it("converts snake_case back to camelCase without a contract", async () => {
+    const dir = projectDir(
+      `version: 1
+data_dir: ./data
+pipelines:
+  events:
+    source: { type: file, path: events.jsonl }
+    validation: "off"
+    transforms:
+      - { type: rename, case: snake_case }
+      - { type: derive, columns: { event_kind: "upper(event_type)" } }
+      - { type: rename, case: camelCase }
+    sinks:
+      - { type: parquet, path: raw/events }
+`,
+      "sluice-transforms-",
+    );
+    writeFileSync(join(dir, "events.jsonl"), '{"user_id":"u1","eventType":"click","HTTPStatus":200}\n');
+    const r = await runCli(["run", "--json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    const out = record.outputs.find((o) => o.sink.startsWith("parquet"))!;
+    const rows = await query<Record<string, unknown>>(
+      `SELECT * EXCLUDE (_run_id, _batch_id, _processing_type, _ingested_at) FROM read_parquet('${join(dir, "data", out.path!)}')`,
+    );
+    expect(rows).toEqual([{ userId: "u1", eventType: "click", httpStatus: 200n, eventKind: "CLICK" }]);
   });
 
   it("fails with exit 2 and says which variable to set when the salt is missing", async () => {

@@ -46,16 +46,17 @@ export interface UniqueCheck {
   readonly column: string;
   /** Typed value expression over the input row. */
   readonly typed: string;
-  /** The same value's alias in the check query's typed layer. */
-  readonly typedAlias: string;
   /**
    * merge/eager on a composite key holding this column: a value is a
    * duplicate only when it occurs under more than one distinct key (rows
    * repeating the whole key are dedup's job). Expressions of the other key parts.
    */
   readonly otherKeyParts?: readonly string[];
-  /** Alias of the joined duplicate-values relation in the check query. */
-  readonly alias: string;
+  /**
+   * BOOLEAN column the check query's inner layer must define: true when the
+   * row's value is one of the batch's duplicated values (see validate-batch).
+   */
+  readonly flag: string;
 }
 
 /**
@@ -98,7 +99,7 @@ export function failureStruct(column: string | null, rule: string, value: string
 }
 
 /** The DuckDB type of the `_failures` column. */
-export const FAILURES_TYPE = "STRUCT(\"column\" VARCHAR, \"rule\" VARCHAR, \"value\" VARCHAR, \"detail\" VARCHAR)[]";
+export const FAILURES_TYPE = 'STRUCT("column" VARCHAR, "rule" VARCHAR, "value" VARCHAR, "detail" VARCHAR)[]';
 
 /**
  * Compiles a contract into SQL expressions over the batch's actual columns.
@@ -141,7 +142,9 @@ export function compileContract(
   for (const [name, spec] of Object.entries(contract.columns)) {
     const input = byName.get(name);
     const raw = input ? ident(name) : "NULL";
-    const cast = input ? castExpression(raw, input.type, spec.type) : { expr: `NULL::${CONTRACT_DUCKDB_TYPES[spec.type]}`, canFail: false };
+    const cast = input
+      ? castExpression(raw, input.type, spec.type)
+      : { expr: `NULL::${CONTRACT_DUCKDB_TYPES[spec.type]}`, canFail: false };
     outputSelect.push(`${cast.expr} AS ${ident(name)}`);
     const t = ident(`__sluice_t${i}`);
     typedSelect.push(`${cast.expr} AS ${t}`);
@@ -155,7 +158,8 @@ export function compileContract(
       fail("type", `(${raw} IS NOT NULL AND ${t} IS NULL)`, `does not cast to ${spec.type}`);
       castable.push({ column: name, raw, typed: cast.expr });
     }
-    if (spec.required) fail("required", `(${raw} IS NULL)`, input ? "missing (NULL)" : "column missing from the batch", "NULL");
+    if (spec.required)
+      fail("required", `(${raw} IS NULL)`, input ? "missing (NULL)" : "column missing from the batch", "NULL");
     if (spec.enum && spec.enum.length > 0) {
       const allowed = spec.enum.map((v) => enumLiteral(v, spec.type)).join(", ");
       const lhs = spec.type === "json" ? `${t}::VARCHAR` : t;
@@ -172,34 +176,53 @@ export function compileContract(
     }
     if (spec.min !== undefined || spec.max !== undefined) {
       if (spec.type !== "integer" && spec.type !== "number") {
-        throw new ConfigError(`${where}: \`min\`/\`max\` apply to integer and number columns`, "use min_length/max_length for strings, or change the column type");
+        throw new ConfigError(
+          `${where}: \`min\`/\`max\` apply to integer and number columns`,
+          "use min_length/max_length for strings, or change the column type",
+        );
       }
       if (spec.min !== undefined) fail("min", `(${t} < ${spec.min})`, `below the minimum ${spec.min}`);
       if (spec.max !== undefined) fail("max", `(${t} > ${spec.max})`, `above the maximum ${spec.max}`);
     }
     if (spec.min_length !== undefined || spec.max_length !== undefined) {
       if (spec.type !== "string" && spec.type !== "json") {
-        throw new ConfigError(`${where}: \`min_length\`/\`max_length\` apply to string and json columns`, "use min/max for numbers");
+        throw new ConfigError(
+          `${where}: \`min_length\`/\`max_length\` apply to string and json columns`,
+          "use min/max for numbers",
+        );
       }
       const len = `length(${spec.type === "string" ? t : `${t}::VARCHAR`})`;
-      if (spec.min_length !== undefined) fail("min_length", `(${len} < ${spec.min_length})`, `shorter than ${spec.min_length} characters`);
-      if (spec.max_length !== undefined) fail("max_length", `(${len} > ${spec.max_length})`, `longer than ${spec.max_length} characters`);
+      if (spec.min_length !== undefined)
+        fail("min_length", `(${len} < ${spec.min_length})`, `shorter than ${spec.min_length} characters`);
+      if (spec.max_length !== undefined)
+        fail("max_length", `(${len} > ${spec.max_length})`, `longer than ${spec.max_length} characters`);
     }
     if (spec.not_future) {
       const at = options.startedAt.toISOString();
-      if (spec.type === "timestamp") fail("not_future", `(${t} > TIMESTAMPTZ ${literal(at)})`, `after the run start ${at}`);
-      else if (spec.type === "date") fail("not_future", `(${t} > DATE ${literal(at.slice(0, 10))})`, `after the run start date ${at.slice(0, 10)}`);
-      else throw new ConfigError(`${where}: \`not_future\` applies to timestamp and date columns`, "remove it or change the column type");
+      if (spec.type === "timestamp")
+        fail("not_future", `(${t} > TIMESTAMPTZ ${literal(at)})`, `after the run start ${at}`);
+      else if (spec.type === "date")
+        fail("not_future", `(${t} > DATE ${literal(at.slice(0, 10))})`, `after the run start date ${at.slice(0, 10)}`);
+      else
+        throw new ConfigError(
+          `${where}: \`not_future\` applies to timestamp and date columns`,
+          "remove it or change the column type",
+        );
     }
     if (spec.unique) {
       const onKey = dedupKey?.includes(name) ?? false;
       if (!(onKey && dedupKey?.length === 1)) {
-        const alias = `__sluice_u${uniqueChecks.length}`;
+        const flag = ident(`__sluice_dup${uniqueChecks.length}`);
         const others = onKey ? dedupKey!.filter((k) => k !== name) : undefined;
-        uniqueChecks.push({ column: name, typed: cast.expr, typedAlias: t, alias, ...(others ? { otherKeyParts: others.map((k) => (byName.has(k) ? ident(k) : "NULL")) } : {}) });
+        uniqueChecks.push({
+          column: name,
+          typed: cast.expr,
+          flag,
+          ...(others ? { otherKeyParts: others.map((k) => (byName.has(k) ? ident(k) : "NULL")) } : {}),
+        });
         fail(
           "unique",
-          `(${alias}.__sluice_dup IS NOT NULL)`,
+          `(${flag})`,
           onKey ? "shared by rows with different keys in the batch" : "occurs more than once in the batch",
         );
       }
@@ -210,7 +233,12 @@ export function compileContract(
   for (const m of markers) {
     checks.push({
       cond: `(${ident(m.name)} IS NOT NULL)`,
-      struct: failureStruct(m.column, m.rule, `${ident(m.name)}::VARCHAR`, m.rule === "type" ? "could not be converted by a transform" : `${m.rule} (reported by a transform)`),
+      struct: failureStruct(
+        m.column,
+        m.rule,
+        `${ident(m.name)}::VARCHAR`,
+        m.rule === "type" ? "could not be converted by a transform" : `${m.rule} (reported by a transform)`,
+      ),
     });
   }
 
@@ -221,7 +249,12 @@ export function compileContract(
     if (contract.extra_columns === "reject") {
       checks.push({
         cond: `(${raw} IS NOT NULL)`,
-        struct: failureStruct(extra.name, "extra_column", originalText(raw, extra.type), "column not in the contract (extra_columns: reject)"),
+        struct: failureStruct(
+          extra.name,
+          "extra_column",
+          originalText(raw, extra.type),
+          "column not in the contract (extra_columns: reject)",
+        ),
       });
     }
   }
@@ -274,14 +307,29 @@ function isNested(type: string): boolean {
   return /^(STRUCT|MAP|UNION)\(|\[\d*\]$/.test(type);
 }
 
-const INTEGER_TYPES = new Set(["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"]);
+const INTEGER_TYPES = new Set([
+  "TINYINT",
+  "SMALLINT",
+  "INTEGER",
+  "BIGINT",
+  "HUGEINT",
+  "UTINYINT",
+  "USMALLINT",
+  "UINTEGER",
+  "UBIGINT",
+  "UHUGEINT",
+]);
 const FRACTIONAL = /^(FLOAT|DOUBLE|REAL|DECIMAL)/;
 
 /**
  * SQL giving `raw` (of DuckDB type `inType`) as the contract type, NULL when
  * it does not cast. `canFail` is false when every non-NULL value casts.
  */
-export function castExpression(raw: string, inType: string, type: ColumnSpec["type"]): { expr: string; canFail: boolean } {
+export function castExpression(
+  raw: string,
+  inType: string,
+  type: ColumnSpec["type"],
+): { expr: string; canFail: boolean } {
   if (inType === DESCRIBED_TYPES[type]) return { expr: raw, canFail: false };
   const target = CONTRACT_DUCKDB_TYPES[type];
   switch (type) {
@@ -299,8 +347,12 @@ export function castExpression(raw: string, inType: string, type: ColumnSpec["ty
           canFail: true,
         };
       }
-      if (FRACTIONAL.test(inType)) return { expr: `(CASE WHEN ${raw} = trunc(${raw}) THEN TRY_CAST(${raw} AS BIGINT) END)`, canFail: true };
-      return { expr: `TRY_CAST(${raw} AS BIGINT)`, canFail: !INTEGER_TYPES.has(inType) || /^U?(BIGINT|HUGEINT)$/.test(inType) };
+      if (FRACTIONAL.test(inType))
+        return { expr: `(CASE WHEN ${raw} = trunc(${raw}) THEN TRY_CAST(${raw} AS BIGINT) END)`, canFail: true };
+      return {
+        expr: `TRY_CAST(${raw} AS BIGINT)`,
+        canFail: !INTEGER_TYPES.has(inType) || /^U?(BIGINT|HUGEINT)$/.test(inType),
+      };
     case "number":
       return { expr: `TRY_CAST(${raw} AS DOUBLE)`, canFail: !(INTEGER_TYPES.has(inType) || FRACTIONAL.test(inType)) };
     default:

@@ -131,7 +131,13 @@ describe("validateBatch", () => {
     ]);
 
     const file = join(ctx.dataDir, result.quarantinePath!);
-    const q = await ctx.engine.all<{ pos: string; rules: string[]; id: string | null; run: string; raw: string | null }>(
+    const q = await ctx.engine.all<{
+      pos: string;
+      rules: string[];
+      id: string | null;
+      run: string;
+      raw: string | null;
+    }>(
       `SELECT _source_pos AS pos, list_transform(_failures, f -> coalesce(f."column", '') || ':' || f.rule) AS rules, id, _run_id AS run, _raw AS raw
        FROM read_parquet('${file}')`,
     );
@@ -174,7 +180,9 @@ describe("validateBatch", () => {
     expect(csv).toContain("e4,n,type,1.5,does not cast to integer,f.jsonl:4");
     // No value for the key: the source position identifies the row.
     expect(csv).toContain("f.jsonl:8,id,required,,missing (NULL),f.jsonl:8");
-    expect(csv.some((l) => l.startsWith('f.jsonl:13,,unparseable,"{""id"": ""e13""",unexpected end of input'))).toBe(true);
+    expect(csv.some((l) => l.startsWith('f.jsonl:13,,unparseable,"{""id"": ""e13""",unexpected end of input'))).toBe(
+      true,
+    );
     expect(csv).toHaveLength(1 + 16);
   });
 
@@ -191,13 +199,18 @@ describe("validateBatch", () => {
   });
 
   it("unique on a merge key is dedup's job, not a failure", async () => {
-    const ctx = await context({ validation: "strict", dedup: { strategy: "merge", key: ["id"] } }, {
-      columns: { id: { type: "string", unique: true }, v: { type: "integer" } },
-    });
+    const ctx = await context(
+      { validation: "strict", dedup: { strategy: "merge", key: ["id"] } },
+      {
+        columns: { id: { type: "string", unique: true }, v: { type: "integer" } },
+      },
+    );
     await ctx.engine.run(`CREATE TABLE s AS SELECT * FROM (VALUES ('a', '1'), ('a', '2'), ('b', '3')) t(id, v)`);
     const result = await validateBatch(ctx, "s", undefined);
     expect(result.validRows).toBe(3);
-    const rows = await ctx.engine.all(`SELECT id, v, _source_pos, _source_row FROM ${result.valid} ORDER BY _source_row`);
+    const rows = await ctx.engine.all(
+      `SELECT id, v, _source_pos, _source_row FROM ${result.valid} ORDER BY _source_row`,
+    );
     expect(rows).toEqual([
       { id: "a", v: 1n, _source_pos: "row 1", _source_row: 0n },
       { id: "a", v: 2n, _source_pos: "row 2", _source_row: 1n },
@@ -207,10 +220,13 @@ describe("validateBatch", () => {
 
   it("typed sources pass through without casts; extra_columns keep and drop", async () => {
     for (const extra of ["keep", "drop"] as const) {
-      const ctx = await context({ validation: "strict" }, {
-        columns: { id: { type: "integer", required: true }, at: { type: "timestamp" } },
-        extra_columns: extra,
-      });
+      const ctx = await context(
+        { validation: "strict" },
+        {
+          columns: { id: { type: "integer", required: true }, at: { type: "timestamp" } },
+          extra_columns: extra,
+        },
+      );
       await ctx.engine.run(
         `CREATE TABLE s AS SELECT i AS id, TIMESTAMP '2025-01-01' + to_days(i::INTEGER) AS "at", {'k': i} AS more FROM range(3) r(i)`,
       );
@@ -237,19 +253,35 @@ describe("validateBatch", () => {
 
 describe("validateBatch with transform fail markers", () => {
   it("turns `_fail:<rule>:<column>` columns into failures and keeps the original text", async () => {
-    const ctx = await context({ validation: "quarantine" }, { columns: { n: { type: "integer" }, c: { type: "string" } } });
+    const ctx = await context(
+      { validation: "quarantine" },
+      { columns: { n: { type: "integer" }, c: { type: "string" } } },
+    );
     await ctx.engine.run(
       `CREATE TABLE s AS SELECT * FROM (VALUES (1, 'x', NULL, NULL), (NULL, 'y', 'twelve', NULL), (3, 'zz', NULL, 'zz')) t(n, c, "_fail:type:n", "_fail:unmapped:c")`,
     );
     const result = await validateBatch(ctx, "s", undefined);
     expect(result).toMatchObject({ validRows: 1, quarantinedRows: 2 });
-    expect((await ctx.engine.columns(result.valid)).map((c) => c.name)).toEqual(["n", "c", "_source_pos", "_source_row"]);
+    expect((await ctx.engine.columns(result.valid)).map((c) => c.name)).toEqual([
+      "n",
+      "c",
+      "_source_pos",
+      "_source_row",
+    ]);
     const q = await ctx.engine.all(
       `SELECT n, c, _failures AS f FROM read_parquet('${join(ctx.dataDir, result.quarantinePath!)}') ORDER BY _source_pos`,
     );
     expect(q).toEqual([
-      { n: "twelve", c: "y", f: [{ column: "n", rule: "type", value: "twelve", detail: "could not be converted by a transform" }] },
-      { n: "3", c: "zz", f: [{ column: "c", rule: "unmapped", value: "zz", detail: "unmapped (reported by a transform)" }] },
+      {
+        n: "twelve",
+        c: "y",
+        f: [{ column: "n", rule: "type", value: "twelve", detail: "could not be converted by a transform" }],
+      },
+      {
+        n: "3",
+        c: "zz",
+        f: [{ column: "c", rule: "unmapped", value: "zz", detail: "unmapped (reported by a transform)" }],
+      },
     ]);
   });
 });

@@ -4,13 +4,7 @@ import { ConfigError, SluiceError, ValidationFailedError } from "../errors.js";
 import type { RunContext } from "../runner/run-context.js";
 import { isFailMarker } from "../transforms/markers.js";
 import { asidePath, publish } from "../util/atomic.js";
-import {
-  type CompiledContract,
-  compileContract,
-  contractName,
-  SOURCE_POS,
-  SOURCE_ROW,
-} from "./compile-contract.js";
+import { type CompiledContract, compileContract, contractName, SOURCE_POS, SOURCE_ROW } from "./compile-contract.js";
 import { naturalOrder, quarantineFile, quarantineRelPath, reportFile } from "./quarantine-file.js";
 
 export interface ValidationResult {
@@ -76,9 +70,7 @@ export async function validateBatch(
   const columns = (await engine.columns(base)).filter((c) => c.name !== SOURCE_ROW);
   const inputRows = await engine.count(base);
   const pos = (rowid: string) =>
-    columns.some((c) => c.name === SOURCE_POS)
-      ? `${ident(SOURCE_POS)}::VARCHAR`
-      : `'row ' || (${rowid} + 1)::VARCHAR`;
+    columns.some((c) => c.name === SOURCE_POS) ? `${ident(SOURCE_POS)}::VARCHAR` : `'row ' || (${rowid} + 1)::VARCHAR`;
   const contract = ctx.contract;
   const compiled = contract
     ? compileContract(contract, columns, {
@@ -105,7 +97,12 @@ export async function validateBatch(
 
   if (mode === "off") {
     const warnings = compiled ? await castWarnings(ctx, base, compiled) : [];
-    return { valid: await validView(undefined), validRows: inputRows, quarantinedRows: 0, ...(warnings.length ? { warnings } : {}) };
+    return {
+      valid: await validView(undefined),
+      validRows: inputRows,
+      quarantinedRows: 0,
+      ...(warnings.length ? { warnings } : {}),
+    };
   }
 
   let failing: string | undefined;
@@ -218,7 +215,7 @@ async function checkPatterns(engine: Engine, columns: Record<string, { pattern?:
  */
 async function findFailures(ctx: RunContext, base: string, compiled: CompiledContract, pos: string): Promise<string> {
   const { engine } = ctx;
-  const joins: string[] = [];
+  const flags: string[] = [];
   for (const u of compiled.uniqueChecks) {
     const dups = ctx.tmpName("dups");
     const having = u.otherKeyParts
@@ -228,13 +225,15 @@ async function findFailures(ctx: RunContext, base: string, compiled: CompiledCon
       `CREATE TABLE ${dups} AS SELECT ${u.typed} AS __sluice_dup FROM ${base} WHERE ${u.typed} IS NOT NULL GROUP BY 1 HAVING ${having}`,
       "validate",
     );
-    joins.push(`LEFT JOIN ${dups} AS ${u.alias} ON __sluice_in.${u.typedAlias} = ${u.alias}.__sluice_dup`);
+    // A semi-join whose build side is the (small) set of duplicated values; none at all is the common case.
+    const any = (await engine.count(dups)) > 0;
+    flags.push(`${any ? `(${u.typed} IN (SELECT __sluice_dup FROM ${dups}))` : "FALSE"} AS ${u.flag}`);
   }
   const failing = ctx.tmpName("failing");
-  const typed = compiled.typedSelect.length ? `, ${compiled.typedSelect.join(", ")}` : "";
+  const inner = [...compiled.typedSelect, ...flags];
   await engine.run(
     `CREATE TABLE ${failing} AS SELECT __sluice_row, ${pos} AS ${ident(SOURCE_POS)}, ${compiled.rowKey ?? "NULL::VARCHAR"} AS __sluice_key, ${[...compiled.originalSelect, `${compiled.failureList} AS _failures`].join(", ")}
-     FROM (SELECT rowid AS __sluice_row, *${typed} FROM ${base}) AS __sluice_in ${joins.join(" ")}
+     FROM (SELECT rowid AS __sluice_row, *${inner.length ? `, ${inner.join(", ")}` : ""} FROM ${base}) AS __sluice_in
      WHERE ${compiled.anyFailure}`,
     "validate",
   );
@@ -268,7 +267,10 @@ async function castWarnings(ctx: RunContext, base: string, compiled: CompiledCon
   const warnings: string[] = [];
   compiled.castable.forEach((c, i) => {
     const n = Number(row?.[`c${i}`] ?? 0);
-    if (n > 0) warnings.push(`column \`${c.column}\`: ${n} values did not cast to the contract type and were written as NULL (validation is off)`);
+    if (n > 0)
+      warnings.push(
+        `column \`${c.column}\`: ${n} values did not cast to the contract type and were written as NULL (validation is off)`,
+      );
   });
   for (const w of warnings) ctx.log.warn(w);
   return warnings;

@@ -1,9 +1,26 @@
+import { SOURCE_POS, SOURCE_ROW } from "../contracts/compile-contract.js";
+import { COMPOSITE_HASH, PAYLOAD_HASH } from "../dedup/record-hashes.js";
+import { ident } from "../engine/sql.js";
+import { LINEAGE_COLUMNS } from "../runner/lineage.js";
 import type { RunContext } from "../runner/run-context.js";
 import type { RunMetrics, RunRecord } from "../runner/run-record.js";
+
+/** Columns sluice adds: no null rate for them (they are never NULL, and say nothing about the data). */
+const SLUICE_COLUMNS = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, PAYLOAD_HASH, ...LINEAGE_COLUMNS]);
 
 /**
  * Quality metrics of a run (SPEC section 8), computed in one SQL pass over
  * the written relation; nothing per row in JavaScript.
+ *
+ * - `validation_pass_rate`: valid / (valid + quarantined); 1 with no rows.
+ * - `null_rate`: per data column of the written relation (what the sinks
+ *   wrote: for merge/eager with a target, the whole merged dataset); lineage
+ *   and hash columns skipped; {} when it has no rows. Not rounded, so a
+ *   threshold like `below: 1.0` sees a single failing row in millions.
+ * - `unique`: distinct non-NULL values of the contract's `unique` columns and
+ *   of every column an alert names as `unique.COL`.
+ * - `row_count_delta`: (written - previous successful run's written) / previous; null without one.
+ * - `duplicate_rate`: duplicates seen / rows extracted.
  */
 export async function computeMetrics(
   ctx: RunContext,
@@ -11,13 +28,39 @@ export async function computeMetrics(
   record: RunRecord,
   previous: RunRecord | undefined,
 ): Promise<RunMetrics> {
-  void ctx;
-  void relation;
+  const columns = (await ctx.engine.columns(relation)).map((c) => c.name);
+  const present = new Set(columns);
+  const measured = columns.filter((c) => !SLUICE_COLUMNS.has(c));
+  const wanted = new Set<string>();
+  for (const [name, spec] of Object.entries(ctx.contract?.columns ?? {})) if (spec.unique) wanted.add(name);
+  for (const rule of ctx.pipelineConfig.alerts) {
+    const m = /^unique\.(.+)$/.exec(rule.metric);
+    if (m?.[1]) wanted.add(m[1]);
+  }
+  const uniqueCols = [...wanted].filter((c) => present.has(c));
+
+  const select = [
+    "count(*) AS n",
+    ...measured.map((c, i) => `count(${ident(c)}) AS nn${i}`),
+    ...uniqueCols.map((c, i) => `count(DISTINCT ${ident(c)}) AS u${i}`),
+  ];
+  const row = await ctx.engine.one<Record<string, bigint | number>>(
+    `SELECT ${select.join(", ")} FROM ${relation}`,
+    "metrics",
+  );
+  const n = Number(row?.n ?? 0);
+  const nullRate: Record<string, number> = {};
+  if (n > 0) {
+    for (const [i, c] of measured.entries()) nullRate[c] = 1 - Number(row?.[`nn${i}`] ?? 0) / n;
+  }
+  const unique: Record<string, number> = {};
+  for (const [i, c] of uniqueCols.entries()) unique[c] = Number(row?.[`u${i}`] ?? 0);
+
   const checked = record.rows.valid + record.rows.quarantined;
   return {
     validation_pass_rate: checked === 0 ? 1 : record.rows.valid / checked,
-    null_rate: {},
-    unique: {},
+    null_rate: nullRate,
+    unique,
     row_count_delta:
       previous && previous.rows.written > 0
         ? (record.rows.written - previous.rows.written) / previous.rows.written

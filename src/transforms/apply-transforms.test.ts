@@ -381,9 +381,7 @@ describe("map from a file", () => {
     const h = await harness(
       rows,
       [{ type: "map", column: "cid", target: "customer_id", from, unmapped: "quarantine" }],
-      {
-        configDir: dir,
-      },
+      { configDir: dir, contract: { columns: { cid: { type: "string" } }, extra_columns: "keep" } },
     );
     const r = await applyTransformSteps(h.ctx, "src");
     expect((await h.engine.columns(r.relation)).map((c) => c.name)).toEqual([
@@ -395,6 +393,15 @@ describe("map from a file", () => {
     const got = await rowsOf(h, `SELECT customer_id, "_fail:unmapped:cid" AS f FROM ${r.relation}`);
     expect(got.map((x) => x.customer_id)).toEqual(["CUST-2", "zz", "CUST-1", null, "CUST-2", "CUST-7"]);
     expect(got.map((x) => x.f)).toEqual([null, "zz", null, null, null, null]);
+  });
+
+  it("flags instead of quarantining, with a warning, when no contract stage would read the marker", async () => {
+    const h = await harness(rows, [{ type: "map", column: "cid", from, unmapped: "quarantine" }], { configDir: dir });
+    const r = await applyTransformSteps(h.ctx, "src");
+    expect((await h.engine.columns(r.relation)).map((c) => c.name)).toEqual(["_source_pos", "cid", "_unmapped_cid"]);
+    expect(h.logs.some((l) => l.level === "warn" && l.msg.includes("unmapped: quarantine needs a contract"))).toBe(
+      true,
+    );
   });
 
   it("keeps order and row count over a large batch", async () => {

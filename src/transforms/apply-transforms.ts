@@ -59,7 +59,7 @@ export async function applyTransformSteps(ctx: TransformContext, relation: strin
   return { relation: out, rows, filtered: inputRows - rows };
 }
 
-/** Every user table and view of the session, views first, with its qualified name. */
+/** Every user table and view of the session, with its qualified name. */
 async function relations(ctx: TransformContext): Promise<{ kind: "VIEW" | "TABLE"; key: string; name: string }[]> {
   const rows = await ctx.engine.all<{ kind: "VIEW" | "TABLE"; db: string; schema: string; name: string }>(
     "SELECT 'VIEW' AS kind, database_name AS db, schema_name AS schema, view_name AS name FROM duckdb_views() WHERE NOT internal " +

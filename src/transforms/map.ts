@@ -3,6 +3,7 @@ import { refuseSourcePos, requireColumn } from "./columns.js";
 import { loadMapping } from "./load-mapping.js";
 import { failMarker } from "./markers.js";
 import type { Transform, TransformOf } from "./transform.js";
+import { marksFailures } from "./value-failures.js";
 
 /**
  * `map`: translates the values of `column` through a mapping table (a file
@@ -17,8 +18,9 @@ import type { Transform, TransformOf } from "./transform.js";
  *   elsewhere, NULL values included), written with the data.
  * - quarantine: a `_fail:unmapped:<column>` marker (see markers.ts) so the
  *   contract stage quarantines the row, or fails a strict run, with rule
- *   `unmapped`. With validation "off" nothing would read the marker, so the
- *   step flags instead and warns.
+ *   `unmapped`. The contract stage reads markers only when a contract is
+ *   configured and validation is not "off"; otherwise the step flags
+ *   instead and warns.
  * If the mapped values and the column differ in type, the result is VARCHAR.
  */
 export const map: Transform<TransformOf<"map">> = async (ctx, input, config) => {
@@ -35,9 +37,9 @@ export const map: Transform<TransformOf<"map">> = async (ctx, input, config) => 
     );
   }
   let mode = config.unmapped;
-  if (mode === "quarantine" && ctx.pipelineConfig.validation === "off") {
+  if (mode === "quarantine" && !marksFailures(ctx)) {
     ctx.log.warn(
-      `map ${config.column}: unmapped: quarantine needs validation; with validation "off" values are flagged`,
+      `map ${config.column}: unmapped: quarantine needs a contract and validation on; unmapped values are flagged in _unmapped_${config.column} instead`,
     );
     mode = "flag";
   }

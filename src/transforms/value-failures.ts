@@ -12,9 +12,10 @@ export interface ValueCheck {
 }
 
 /**
- * True when conversion failures become fail markers for the contract stage:
- * a contract is configured and validation is not "off". Without a contract
- * there is no rule a NULL could break, so failures are counted and logged.
+ * True when value failures become fail markers for the contract stage: a
+ * contract is configured and validation is not "off" (the contract stage
+ * reads markers only then). Otherwise conversion failures are counted and
+ * logged, and `map` flags unmapped values instead of quarantining them.
  */
 export function marksFailures(ctx: TransformContext): boolean {
   return ctx.contract !== undefined && ctx.pipelineConfig.validation !== "off";

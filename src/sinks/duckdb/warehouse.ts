@@ -55,7 +55,7 @@ export function lockHolder(err: unknown): LockHolder | undefined {
   return { program: held?.[1], pid: held?.[2] };
 }
 
-/** `PID 123, /usr/bin/node` or `unknown process`. */
+/** `another process (PID 123, /usr/bin/node)`, or `another process` when DuckDB did not name it. */
 export function describeHolder(holder: LockHolder): string {
   if (!holder.pid) return "another process";
   return `another process (PID ${holder.pid}${holder.program ? `, ${holder.program}` : ""})`;

@@ -58,6 +58,7 @@ export class ParquetSink implements Sink {
       return existsSync(latest) ? parquetScan(ctx.engine, [latest], { withDerived: false }) : undefined;
     }
     const dir = new VersionedDir(root);
+    // Repaired first: after a crash mid-publish the dataset must not look empty to dedup.
     dir.repair();
     if (!dir.current()) return undefined;
     return parquetScan(ctx.engine, [hiveGlob(root)], { withDerived: false });

@@ -22,7 +22,7 @@ export interface CsvRecord {
   readonly quoteError?: string;
 }
 
-const enum S {
+enum S {
   FieldStart,
   Unquoted,
   Quoted,
@@ -167,7 +167,9 @@ function parseRecord(buf: Buffer, from: number, len: number, eof: boolean, d: nu
         else if (c === CR && p + 1 >= len) {
           if (!eof) return undefined; // `"\r` at the end of the data is a line end
         } else if (!(c === CR && buf[p + 1] === NL)) {
-          return { ...done(p, p), blank: false, quoteError: "unexpected character after a closing quote" };
+          const quoteError =
+            innerNewlines > 0 ? "quoted field is not closed on its line" : "unexpected character after a closing quote";
+          return { ...done(p, p), blank: false, quoteError };
         }
         break;
     }

@@ -14,8 +14,9 @@ export interface CsvScan extends RecordLayout {
 
 /**
  * Finds the physical line each CSV record starts on, honouring quoted
- * fields that span lines (RFC 4180: a doubled quote inside a quoted field
- * toggles twice, so plain toggling is exact). Empty lines are not records,
+ * fields that span lines (RFC 4180: a quote at the start of a field opens
+ * it, the next quote closes it, and a quote right after that reopens it: a
+ * doubled quote). Empty lines are not records,
  * as in DuckDB's reader. With `header`, the first record is the header and
  * is not counted.
  *
@@ -23,8 +24,14 @@ export interface CsvScan extends RecordLayout {
  * cost is proportional to the bytes plus the number of quotes. The record
  * count is checked against what DuckDB read before positions are trusted.
  */
-export async function scanCsvRecords(path: string, quote: string, header: boolean): Promise<CsvScan> {
+export async function scanCsvRecords(
+  path: string,
+  delimiter: string,
+  quote: string,
+  header: boolean,
+): Promise<CsvScan> {
   const q = quote === "" ? -1 : quote.charCodeAt(0);
+  const d = delimiter.charCodeAt(0);
   const layout = new LayoutBuilder();
   let headerLine: number | undefined;
   let headerPending = header;
@@ -32,6 +39,9 @@ export async function scanCsvRecords(path: string, quote: string, header: boolea
   /** Line the current record started on; 0 while between records. */
   let recordLine = 0;
   let inQuote = false;
+  /** Last byte of the previous chunk, and whether it closed a quoted field. */
+  let prevByte = NL;
+  let prevClosed = false;
   const emit = (start: number) => {
     if (headerPending) {
       headerPending = false;
@@ -51,6 +61,7 @@ export async function scanCsvRecords(path: string, quote: string, header: boolea
       // Cached next positions: -2 unknown, -1 none left in this chunk.
       let nextQuote = q < 0 ? -1 : -2;
       let nextNl = -2;
+      let lastClose: number = prevClosed ? -1 : -2;
       let i = 0;
       while (i < n) {
         if (nextQuote !== -1 && nextQuote < i) nextQuote = view.indexOf(q, i);
@@ -60,13 +71,19 @@ export async function scanCsvRecords(path: string, quote: string, header: boolea
           nextNl = -2;
           if (nextQuote === -1) break;
           inQuote = false;
+          lastClose = nextQuote;
           i = nextQuote + 1;
           continue;
         }
         if (nextNl !== -1 && nextNl < i) nextNl = view.indexOf(NL, i);
         if (nextQuote !== -1 && (nextNl === -1 || nextQuote < nextNl)) {
-          if (recordLine === 0) recordLine = line;
-          inQuote = true;
+          // A quote opens a quoted field only at the start of a field, or right after a closing quote
+          // (a doubled quote inside the field); elsewhere it is a literal character, as in DuckDB.
+          const before = nextQuote === 0 ? prevByte : view[nextQuote - 1];
+          if (before === d || before === NL || lastClose === nextQuote - 1) {
+            if (recordLine === 0) recordLine = line;
+            inQuote = true;
+          }
           i = nextQuote + 1;
           continue;
         }
@@ -78,6 +95,8 @@ export async function scanCsvRecords(path: string, quote: string, header: boolea
         line++;
         i = nextNl + 1;
       }
+      prevByte = view[n - 1]!;
+      prevClosed = lastClose === n - 1;
     }
     if (recordLine !== 0) emit(recordLine);
   } finally {

@@ -14,6 +14,11 @@ export interface GenerationQuery {
 
 /** Shapes of the generated SELECT for its consumers. */
 export interface GenerationQueryOptions {
+  /**
+   * Relation holding `range` BIGINT 0..rows-1 in order (see withPositions).
+   * Default: DuckDB's `range()`, which runs on one thread.
+   */
+  readonly positions?: string;
   /** Adds `_source_pos` VARCHAR ("row 1", "row 2", ...), as sources deliver it. */
   readonly sourcePos?: boolean;
   /**
@@ -21,6 +26,8 @@ export interface GenerationQueryOptions {
    * TIMESTAMPTZ: what text outputs (JSONL, CSV) should carry.
    */
   readonly isoTimestamps?: boolean;
+  /** Enum-like columns as DuckDB ENUMs (faster Parquet writes; read back as VARCHAR). */
+  readonly enums?: boolean;
 }
 
 /**
@@ -39,10 +46,30 @@ export function generationQuery(options: GenerateOptions, shape: GenerationQuery
     return col;
   });
   if (shape.sourcePos) columns.push(`'row ' || (_i + 1) AS _source_pos`);
-  // Large plans keep generation order through their joins (dimension tables
-  // are the build sides); small ones are sorted, which costs nothing there.
-  const order = plan.rows < 100_000 ? " ORDER BY _i" : "";
-  return { dataset, plan, sql: `SELECT ${columns.join(", ")} FROM (${dataset.sql(plan)})${order}` };
+  const positions = shape.positions ?? `range(${plan.rows})`;
+  const inner = dataset.sql(plan, { positions, enums: shape.enums === true });
+  return { dataset, plan, sql: `SELECT ${columns.join(", ")} FROM (${inner})` };
+}
+
+/**
+ * Runs `work` with a temporary table of positions 0..rows-1 (named for it),
+ * dropped afterwards. Generating from a table instead of `range()` lets
+ * DuckDB use every thread while keeping row order (the generator SQL is a
+ * chain of projections, which preserve order).
+ */
+export async function withPositions<T>(
+  engine: Engine,
+  rows: number,
+  name: string,
+  work: (positions: string) => Promise<T>,
+): Promise<T> {
+  const table = ident(name);
+  await engine.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT range FROM range(${rows})`, "generate");
+  try {
+    return await work(table);
+  } finally {
+    await engine.run(`DROP TABLE IF EXISTS ${table}`, "generate");
+  }
 }
 
 /**
@@ -54,9 +81,12 @@ export async function generateDataset(
   engine: Engine,
   options: GenerateOptions,
   relation: string,
-  shape: GenerationQueryOptions = {},
+  shape: Omit<GenerationQueryOptions, "positions"> = {},
 ): Promise<GenerationQuery & { readonly relation: string; readonly rows: number }> {
-  const query = generationQuery(options, shape);
-  await engine.run(`CREATE OR REPLACE TABLE ${relation} AS ${query.sql}`, "generate");
-  return { ...query, relation, rows: query.plan.rows };
+  const probe = generationQuery(options, shape);
+  return withPositions(engine, probe.plan.rows, `${relation}__positions`, async (positions) => {
+    const query = generationQuery(options, { ...shape, positions });
+    await engine.run(`CREATE OR REPLACE TABLE ${ident(relation)} AS ${query.sql}`, "generate");
+    return { ...query, relation, rows: query.plan.rows };
+  });
 }

@@ -1,6 +1,7 @@
 import type { GenerateSourceConfig } from "../../config/spec.js";
 import { suggest } from "../../config/suggest.js";
 import { ConfigError } from "../../errors.js";
+import { mix64 } from "./dimension-ids.js";
 
 /** Chaos options as configured (`chaos:` in YAML, `--chaos k=v,...` on the command line). */
 export type ChaosConfig = NonNullable<GenerateSourceConfig["chaos"]>;
@@ -153,11 +154,7 @@ function pickRate(
   return lo === hi ? lo : lo + (hi - lo) * seededUnit(seed, salt);
 }
 
-/** A reproducible draw in [0, 1) from (seed, salt): splitmix-style integer mixing. */
+/** A reproducible draw in [0, 1) from (seed, salt). */
 function seededUnit(seed: number, salt: number): number {
-  let x = (BigInt(seed) * 0x9e3779b97f4a7c15n + BigInt(salt) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
-  x = ((x ^ (x >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
-  x = ((x ^ (x >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
-  x ^= x >> 31n;
-  return Number(x >> 11n) / 2 ** 53;
+  return Number(mix64(seed, salt, 0) >> 11n) / 2 ** 53;
 }

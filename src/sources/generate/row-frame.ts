@@ -14,15 +14,24 @@ import { hashSql, unitSql } from "./sql-random.js";
  * alone, so a copy repeats its original (the generators may vary a version
  * column such as updatedAt, and say so).
  */
-export function frameSql(plan: GenerationPlan): string {
-  const { rows, seed } = plan;
+export function frameSql(plan: GenerationPlan, positions: string): string {
+  const { seed } = plan;
   const dup = plan.chaos.dupRate;
   const src =
     dup > 0
       ? `CASE WHEN range % 2 = 1 AND ${unitSql(hashSql("range", seed, 901))} < ${2 * dup} ` +
         `THEN range - 1 - 2 * (${hashSql("range", seed, 902)} % least((range + 1) // 2, 64)::UBIGINT)::BIGINT ELSE range END`
       : "range";
-  return `SELECT range AS _i, ${src} AS src FROM range(${rows})`;
+  return `SELECT range AS _i, ${src} AS src FROM ${positions}`;
+}
+
+/**
+ * The relation of positions to generate from: `range` BIGINT 0..rows-1 in
+ * order. A table scans in parallel (DuckDB's `range()` runs on one thread)
+ * and keeps its order through the join-free generator SQL.
+ */
+export function positionsSql(rows: number): string {
+  return `SELECT range FROM range(${rows})`;
 }
 
 /** TRUE where position `_i` is a copy of an earlier record (SQL over the frame). */
@@ -65,11 +74,11 @@ export function withMissingSql(plan: GenerationPlan, column: string, expr: strin
 
 /**
  * Fraction of the window ([0, 1)) at which record `src` happened, before the
- * daily cycle: rows are evenly spread over positions with +-30 % jitter of a
- * slot, and the rate grows by half over the window (more users later).
+ * daily cycle: rows are evenly spread over positions with +-10 % jitter of a
+ * slot (small, so consecutive timestamps delta-encode in few bits), and the rate grows by half over the window (more users later).
  */
 export function tauSql(plan: GenerationPlan, jitterSalt: number): string {
-  const x = `((src + 0.2 + 0.6 * ${unitSql(hashSql("src", plan.seed, jitterSalt))}) / ${Math.max(plan.rows, 1)})`;
+  const x = `((src::DOUBLE + 0.4 + 0.2 * ${unitSql(hashSql("src", plan.seed, jitterSalt))}) / ${Math.max(plan.rows, 1)})`;
   return tauAtSql(x);
 }
 

@@ -107,10 +107,11 @@ export async function copyIntoDuckdb(plan: CopyExportPlan): Promise<number> {
   };
 
   const work = async (client: pg.Client, worker: number) => {
-    while (failure === undefined && next < ranges.length) {
+    for (;;) {
       // Bound the files waiting for DuckDB: disk use stays at a few ranges.
       while (pendingLoads > workers + 1 && failure === undefined) await loading;
-      if (failure !== undefined) return;
+      // Claim a range only now, after the last await: claims never race past the end.
+      if (failure !== undefined || next >= ranges.length) return;
       const index = next++;
       const range = ranges[index];
       const file = join(plan.tmpDir, `pg-export-${worker}-${index}.csv`);

@@ -1,0 +1,50 @@
+import type { Command } from "commander";
+import { replayQuarantine } from "../../contracts/replay-quarantine.js";
+import { createLogger } from "../../util/logger.js";
+import { Progress } from "../../util/progress.js";
+import { action } from "../action.js";
+import { loadFromFlags } from "../load.js";
+import { formatSummary } from "../summary.js";
+
+interface ReplayFlags {
+  config?: string;
+  run: string;
+  json?: boolean;
+  syncDuckdb?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("replay")
+    .description(
+      "Re-run a run's quarantined rows through the current transforms, contract and dedup: rows that pass are written, the rest stay quarantined.",
+    )
+    .argument("<pipeline>", "pipeline name from the config")
+    .requiredOption("--run <run_id>", "the run whose quarantined rows to replay (see `sluice quarantine PIPELINE`)")
+    .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
+    .option("--json", "print the replay's run record as JSON on stdout")
+    .option("--no-sync-duckdb", "skip DuckDB sinks for this replay")
+    .addHelpText("after", "\nExample:\n  sluice replay behavioral_events --run 20260301T020000Z_3fa9c1")
+    .action(
+      action(async (pipeline: string, flags: ReplayFlags) => {
+        const loaded = await loadFromFlags(flags);
+        const progress = new Progress(process.stderr.isTTY === true && !flags.json);
+        const result = await replayQuarantine(loaded, pipeline, flags.run, {
+          log: createLogger(),
+          progress,
+          ...(flags.syncDuckdb === false ? { syncDuckdb: false } : {}),
+        });
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(result.record, null, 2)}\n`);
+        } else {
+          process.stdout.write(formatSummary(result.record));
+          if (result.record.status === "succeeded") {
+            process.stdout.write(
+              `  replayed ${result.replayed} row(s) of run ${flags.run}: ${result.passed} passed, ${result.stillQuarantined} still quarantined\n`,
+            );
+          }
+        }
+        return result.record.status === "succeeded" ? 0 : 1;
+      }),
+    );
+}

@@ -1,0 +1,90 @@
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { LoadedConfig } from "../config/load-config.js";
+import { Engine } from "../engine/engine.js";
+import { literal } from "../engine/sql.js";
+import { ConfigError, SluiceError } from "../errors.js";
+import { Ledger } from "../runner/ledger.js";
+import { type RunPipelineOptions, runPipeline } from "../runner/run-pipeline.js";
+import type { RunRecord } from "../runner/run-record.js";
+import { quarantineFile, quarantineRelPath } from "./quarantine-file.js";
+import { QuarantineSource } from "./quarantine-source.js";
+
+export interface ReplayResult {
+  /** The replay's own run record (also in the ledger). */
+  readonly record: RunRecord;
+  /** Rows read back from the quarantine file. */
+  readonly replayed: number;
+  /** Of those, rows that passed and went through dedup to the sinks. */
+  readonly passed: number;
+  /** Rows still failing, kept in the quarantine file with their new reasons. */
+  readonly stillQuarantined: number;
+}
+
+/**
+ * `sluice replay`: re-runs one run's quarantined rows through the pipeline's
+ * current transforms, contract and dedup (as an `append` batch) into its
+ * sinks, in quarantine mode whatever the configured validation.
+ *
+ * Contract: rows that now pass are written; rows that still fail stay
+ * quarantined with their new reasons. Only after the replay run succeeded
+ * (every sink committed) is `quarantine/<pipeline>/<run_id>.parquet`
+ * replaced, in one rename, by the replay's own quarantine file (or removed
+ * when every row passed) — so a failed replay changes nothing, and at any
+ * moment each row is in the sinks or in the quarantine (after a crash
+ * between the two steps, possibly both: replaying again is absorbed by
+ * merge/eager dedup). Inside the file, `_run_id` then names the replay run,
+ * the run that found the current reasons. The replay's record in the ledger
+ * points at the file it left.
+ */
+export async function replayQuarantine(
+  loaded: LoadedConfig,
+  pipeline: string,
+  runId: string,
+  options: Omit<RunPipelineOptions, "source"> = {},
+): Promise<ReplayResult> {
+  const configured = loaded.config.pipelines[pipeline];
+  if (!configured) {
+    throw new ConfigError(
+      `no pipeline named \`${pipeline}\` in ${loaded.path}`,
+      `pipelines defined: ${Object.keys(loaded.config.pipelines).join(", ") || "none"}`,
+    );
+  }
+  const file = quarantineFile(loaded.dataDir, pipeline, runId);
+  if (!existsSync(file)) {
+    throw new SluiceError(`run ${runId} of \`${pipeline}\` has no quarantined rows (no ${file})`, {
+      component: "quarantine",
+      stage: "replay",
+      hint: `list the runs that have quarantined rows with \`sluice quarantine ${pipeline}\``,
+    });
+  }
+  const replayed = await countRows(file);
+  const effective: LoadedConfig = {
+    ...loaded,
+    config: {
+      ...loaded.config,
+      pipelines: { ...loaded.config.pipelines, [pipeline]: { ...configured, validation: "quarantine" } },
+    },
+  };
+  const record = await runPipeline(effective, pipeline, { ...options, source: new QuarantineSource(file, runId) });
+  if (record.status !== "succeeded") return { record, replayed, passed: 0, stillQuarantined: replayed };
+
+  const fresh = record.quarantine_path ? join(loaded.dataDir, record.quarantine_path) : undefined;
+  if (fresh && fresh !== file && existsSync(fresh)) {
+    renameSync(fresh, file);
+    record.quarantine_path = quarantineRelPath(pipeline, runId);
+  } else if (!fresh) {
+    rmSync(file, { force: true });
+  }
+  new Ledger(loaded.dataDir).save(record);
+  return { record, replayed, passed: record.rows.valid, stillQuarantined: record.rows.quarantined };
+}
+
+async function countRows(file: string): Promise<number> {
+  const engine = await Engine.open();
+  try {
+    return await engine.count(`read_parquet(${literal(file)})`);
+  } finally {
+    engine.close();
+  }
+}

@@ -1,0 +1,13 @@
+/** What one of the format readers hands back to FileSource. */
+export interface FileBatch {
+  /** View in the engine: the records in file order, columns in source order, plus `_source_pos`. */
+  readonly relation: string;
+  readonly rows: number;
+  /** Records that could not be parsed (`_source_pos, _raw, _error`); absent when there are none. */
+  readonly unparseable?: { readonly relation: string; readonly rows: number };
+  /**
+   * `fast`: DuckDB's reader took the files as they are; `careful`: DuckDB refused them, so they were split
+   * into records first and the malformed ones set aside.
+   */
+  readonly readPath: "fast" | "careful";
+}
