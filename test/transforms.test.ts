@@ -243,6 +243,20 @@ pipelines:
     expect(rows).toEqual([{ userId: "u1", eventType: "click", httpStatus: 200n, eventKind: "CLICK" }]);
   });
 
+  it("never writes the clear text of a malformed line when a pii step is configured", async () => {
+    const dir = project(pipeline(false, "quarantine"));
+    // A truncated record: the file source cannot parse it, so it bypasses the transforms.
+    writeFileSync(
+      join(dir, "events.jsonl"),
+      `${readFileSync(join(dir, "events.jsonl"), "utf8")}{"eventId":"e6","email":"dave.malformed@example.com"\n`,
+    );
+    const r = await runCli(["run", "--json"], { cwd: dir, env: { SLUICE_PII_SALT: SALT } });
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.rows).toMatchObject({ extracted: 6, quarantined: 2, written: 3 });
+    await expectNoClearText(join(dir, "data"), [...CLEAR_EMAILS, "dave.malformed@example.com"]);
+  });
+
   it("fails with exit 2 and says which variable to set when the salt is missing", async () => {
     const dir = project(`version: 1
 data_dir: ./data

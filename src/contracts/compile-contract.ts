@@ -159,7 +159,7 @@ export function compileContract(
       castable.push({ column: name, raw, typed: cast.expr });
     }
     if (spec.required)
-      fail("required", `(${raw} IS NULL)`, input ? "missing (NULL)" : "column missing from the batch", "NULL");
+      fail("required", `(${raw} IS NULL)`, input ? "missing" : "column missing from the batch", "NULL");
     if (spec.enum && spec.enum.length > 0) {
       const allowed = spec.enum.map((v) => enumLiteral(v, spec.type)).join(", ");
       const lhs = spec.type === "json" ? `${t}::VARCHAR` : t;

@@ -179,7 +179,7 @@ describe("validateBatch", () => {
     expect(csv[0]).toBe("row_key,column,rule,value,detail,source_pos");
     expect(csv).toContain("e4,n,type,1.5,does not cast to integer,f.jsonl:4");
     // No value for the key: the source position identifies the row.
-    expect(csv).toContain("f.jsonl:8,id,required,,missing (NULL),f.jsonl:8");
+    expect(csv).toContain("f.jsonl:8,id,required,,missing,f.jsonl:8");
     expect(csv.some((l) => l.startsWith('f.jsonl:13,,unparseable,"{""id"": ""e13""",unexpected end of input'))).toBe(
       true,
     );

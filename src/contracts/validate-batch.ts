@@ -133,7 +133,7 @@ export async function validateBatch(
     const total = await engine.one<{ n: bigint }>(`SELECT count(*) AS n FROM (${failures})`, "validate");
     const lines = shown.map(
       (f) =>
-        `  ${f.source_pos ?? "?"}: ${f.column ? `${f.column} ` : ""}${f.rule} ${show(f.value)}${f.detail ? ` (${f.detail})` : ""}`,
+        `  ${f.source_pos ?? "?"}: ${f.column ? `${f.column} ` : ""}${f.rule}${f.value == null ? "" : ` ${show(f.value)}`}${f.detail ? ` (${f.detail})` : ""}`,
     );
     const more = Number(total?.n ?? 0) - shown.length;
     const name = contract ? `contract \`${contractName(ctx.pipelineConfig.contract)}\`` : "the parser";
@@ -276,8 +276,7 @@ async function castWarnings(ctx: RunContext, base: string, compiled: CompiledCon
   return warnings;
 }
 
-function show(value: string | null | undefined): string {
-  if (value === null || value === undefined) return "NULL";
+function show(value: string): string {
   const v = value.length > 60 ? `${value.slice(0, 57)}...` : value;
   return JSON.stringify(v);
 }

@@ -51,7 +51,7 @@ export async function computeMetrics(
   const n = Number(row?.n ?? 0);
   const nullRate: Record<string, number> = {};
   if (n > 0) {
-    for (const [i, c] of measured.entries()) nullRate[c] = 1 - Number(row?.[`nn${i}`] ?? 0) / n;
+    for (const [i, c] of measured.entries()) nullRate[c] = (n - Number(row?.[`nn${i}`] ?? 0)) / n;
   }
   const unique: Record<string, number> = {};
   for (const [i, c] of uniqueCols.entries()) unique[c] = Number(row?.[`u${i}`] ?? 0);

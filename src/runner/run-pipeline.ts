@@ -13,7 +13,7 @@ import { createSink } from "../sinks/registry.js";
 import type { SinkOutput } from "../sinks/sink.js";
 import { createSource } from "../sources/registry.js";
 import type { Source } from "../sources/source.js";
-import { applyTransforms } from "../transforms/apply-transforms.js";
+import { applyTransformSteps } from "../transforms/apply-transforms.js";
 import { removeQuietly } from "../util/atomic.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { Progress } from "../util/progress.js";
@@ -79,7 +79,7 @@ export async function runPipeline(
     finished_at: startedAt.toISOString(),
     attempts: 0,
     source: pipelineConfig.source.type,
-    rows: { extracted: 0, valid: 0, quarantined: 0, duplicates: 0, duplicates_dropped: 0, written: 0 },
+    rows: { extracted: 0, filtered: 0, valid: 0, quarantined: 0, duplicates: 0, duplicates_dropped: 0, written: 0 },
     outputs: [],
     durations_ms: {},
     metrics: { validation_pass_rate: 1, null_rate: {}, unique: {}, row_count_delta: null, duplicate_rate: 0 },
@@ -194,9 +194,10 @@ async function runAttempt(
     record.rows.extracted = extracted.rows + (extracted.unparseable?.rows ?? 0);
     log.info(`extracted ${extracted.rows} rows from ${extracted.description}`);
 
-    const transformed = await timed("transform", () => applyTransforms(ctx, extracted.relation));
+    const transformed = await timed("transform", () => applyTransformSteps(ctx, extracted.relation));
+    record.rows.filtered = transformed.filtered;
 
-    const validated = await timed("validate", () => validateBatch(ctx, transformed, extracted.unparseable));
+    const validated = await timed("validate", () => validateBatch(ctx, transformed.relation, extracted.unparseable));
     record.rows.valid = validated.validRows;
     record.rows.quarantined = validated.quarantinedRows;
     if (validated.quarantinePath) record.quarantine_path = validated.quarantinePath;

@@ -33,8 +33,11 @@ export interface RunRecord {
   finished_at: string;
   attempts: number;
   source: string;
+  /** Invariant: extracted = filtered + valid + quarantined; written = valid - duplicates_dropped (+ merged target rows are not counted). */
   rows: {
     extracted: number;
+    /** Removed by `filter` / `sql` transforms, by the user's predicate. */
+    filtered: number;
     valid: number;
     quarantined: number;
     duplicates: number;

@@ -1,3 +1,4 @@
+import type { TransformConfig } from "../config/spec.js";
 import { ident, literal } from "../engine/sql.js";
 import { SluiceError } from "../errors.js";
 import { refuseSourcePos, requireColumn } from "./columns.js";
@@ -87,4 +88,14 @@ async function bindSalt(ctx: TransformContext, envName: string): Promise<string>
   const name = ctx.tmpName("pii_salt");
   await ctx.engine.connection.run(`SET VARIABLE ${ident(name)} = $1`, [salt]);
   return name;
+}
+
+/**
+ * True when a pipeline's transforms protect any column with `pii`. Text that
+ * bypasses the transforms — the raw line of an unparseable record — must then
+ * never be written (quarantine `_raw`, failure values, reports): it holds the
+ * clear values the step exists to hide.
+ */
+export function protectsPii(transforms: readonly TransformConfig[]): boolean {
+  return transforms.some((t) => t.type === "pii" && Object.keys(t.columns).length > 0);
 }

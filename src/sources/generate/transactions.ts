@@ -138,7 +138,7 @@ function transactionsSql(plan: GenerationPlan, ctx: DatasetSqlContext): string {
 frame AS (${frameSql(plan, ctx.positions)}),
 placed AS (
   SELECT _i, src,
-    ${msAtSql(plan, tauSql(plan, 1))} AS created_ms,
+    ${msAtSql(plan, tauSql(plan, 31))} AS created_ms,
     ${latenessMsSql(plan)} AS late_ms,
     ${invalidKindSql(plan, 5)} AS bad,
     (${hashSql("src", s, 3)} % 10)::INTEGER AS k10,

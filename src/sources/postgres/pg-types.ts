@@ -46,6 +46,7 @@ const SIMPLE: Record<string, string> = {
   json: "JSON",
   jsonb: "JSON",
   timestamp: "TIMESTAMP",
+  timestamptz: "TIMESTAMPTZ",
   date: "DATE",
   time: "TIME",
   timetz: "TIMETZ",
@@ -104,9 +105,8 @@ export function numericType(typmod: number): string {
  *
  * Contract: the export session runs with TimeZone=UTC, DateStyle=ISO and
  * IntervalStyle=postgres, so timestamptz values arrive as
- * `YYYY-MM-DD hh:mm:ss[.ffffff]+00` — read as TIMESTAMP (DuckDB parses that
- * several times faster than TIMESTAMPTZ) and reinterpreted as TIMESTAMPTZ,
- * which is exact because the offset is always +00.
+ * `YYYY-MM-DD hh:mm:ss[.ffffff]+00`, dates as `YYYY-MM-DD` and intervals as
+ * `1 year 2 mons 3 days 04:05:06`: forms DuckDB's CSV reader parses as is.
  */
 export function columnTransfer(col: PgColumn): ColumnTransfer {
   const base = { name: col.name };
@@ -128,15 +128,6 @@ export function columnTransfer(col: PgColumn): ColumnTransfer {
       };
     }
     return { ...base, duckType: "JSON", readType: "JSON", pgExpr, duckExpr: same };
-  }
-  if (col.typname === "timestamptz") {
-    return {
-      ...base,
-      duckType: "TIMESTAMPTZ",
-      readType: "TIMESTAMP",
-      pgExpr: plain,
-      duckExpr: (r) => `CAST(${r} AS TIMESTAMPTZ)`,
-    };
   }
   if (col.typname === "numeric") {
     const t = numericType(col.typmod);

@@ -1,0 +1,133 @@
+import { statSync } from "node:fs";
+import { extname } from "node:path";
+import type { Engine } from "../../engine/engine.js";
+import { ConfigError, SluiceError } from "../../errors.js";
+import { asidePath, publish, removeQuietly } from "../../util/atomic.js";
+import { redactSecrets } from "../../util/redact.js";
+import { literal } from "../../engine/sql.js";
+import { type GenerationQuery, generationQuery, withPositions } from "./generate-dataset.js";
+import type { GenerateOptions, GenerationPlan } from "./generation-plan.js";
+
+/** What a `sluice generate` output wrote. */
+export interface GeneratedOutput {
+  /** File path or redacted URL (table, subject, stream). */
+  readonly location: string;
+  readonly format: string;
+  readonly rows: number;
+  readonly bytes?: number;
+}
+
+/**
+ * Writes a generated dataset to a URL target (postgres://, nats://,
+ * redis://). Called with the engine holding the generation: `query.sql` is a
+ * SELECT valid for the duration of the call (typed columns: TIMESTAMPTZ,
+ * JSON ...), yielding `query.plan.rows` rows in order. It must write all of
+ * them or throw a SluiceError (transient when a retry may succeed).
+ */
+export type GeneratedOutputWriter = (request: {
+  readonly engine: Engine;
+  readonly query: GenerationQuery;
+  readonly target: string;
+}) => Promise<GeneratedOutput>;
+
+/**
+ * URL schemes and the module that writes them. Each module exports
+ * `writeGenerated: GeneratedOutputWriter`; it is loaded only when used, so a
+ * scheme whose module does not exist yet fails with a clear message.
+ */
+export const URL_OUTPUT_MODULES: Readonly<Record<string, { readonly module: string; readonly pending: string }>> = {
+  postgres: { module: "../../sinks/postgres/write-generated.js", pending: "issue 4" },
+  postgresql: { module: "../../sinks/postgres/write-generated.js", pending: "issue 4" },
+  nats: { module: "../../sinks/nats/write-generated.js", pending: "the streaming issue" },
+  redis: { module: "../../sinks/redis-stream/write-generated.js", pending: "the streaming issue" },
+};
+
+const FILE_FORMATS: Readonly<Record<string, "jsonl" | "csv" | "parquet">> = {
+  ".jsonl": "jsonl",
+  ".ndjson": "jsonl",
+  ".csv": "csv",
+  ".parquet": "parquet",
+};
+
+/**
+ * Generates `options` into `target`: a file (format by extension, written
+ * aside and renamed into place, so it appears whole or not at all) or a URL
+ * handled by its scheme's module. Text files carry ISO-8601 timestamps;
+ * Parquet is Snappy with format-2 encodings (DELTA_BINARY_PACKED timestamps,
+ * dictionaries): same options -> same bytes.
+ */
+export async function writeGenerated(
+  engine: Engine,
+  options: GenerateOptions,
+  target: string,
+): Promise<GeneratedOutput & { readonly plan: GenerationPlan }> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target)?.[1]?.toLowerCase();
+  const format = scheme === undefined ? fileFormatOf(target) : undefined;
+  const probe = generationQuery(options);
+  return withPositions(engine, probe.plan.rows, "_sluice_generate_positions", async (positions) => {
+    if (scheme !== undefined) {
+      const writer = await urlWriter(scheme, target);
+      const query = generationQuery(options, { positions });
+      return { ...(await writer({ engine, query, target })), plan: query.plan };
+    }
+    const query = generationQuery(options, {
+      positions,
+      enums: format === "parquet",
+      isoTimestamps: format !== "parquet",
+    });
+    const aside = asidePath(target);
+    const copyOptions =
+      format === "parquet"
+        ? "FORMAT parquet, COMPRESSION snappy, PARQUET_VERSION V2"
+        : format === "csv"
+          ? "FORMAT csv, HEADER true"
+          : "FORMAT json";
+    try {
+      await engine.run(`COPY (${query.sql}) TO ${literal(aside)} (${copyOptions})`, "write");
+      publish(aside, target);
+    } catch (err) {
+      removeQuietly(aside);
+      throw err;
+    }
+    return { location: target, format: format!, rows: query.plan.rows, bytes: statSync(target).size, plan: query.plan };
+  });
+}
+
+/** The file format a path's extension selects; ConfigError (exit 2) otherwise. */
+export function fileFormatOf(path: string): "jsonl" | "csv" | "parquet" {
+  const ext = extname(path).toLowerCase();
+  const format = FILE_FORMATS[ext];
+  if (format) return format;
+  throw new ConfigError(
+    `--out ${path}: unknown output format \`${ext || "(no extension)"}\``,
+    "use a file ending in .jsonl, .ndjson, .csv or .parquet, or a postgres://, nats:// or redis:// URL",
+  );
+}
+
+async function urlWriter(scheme: string, target: string): Promise<GeneratedOutputWriter> {
+  const entry = URL_OUTPUT_MODULES[scheme];
+  if (!entry) {
+    throw new ConfigError(
+      `--out: unknown URL scheme \`${scheme}://\``,
+      `outputs: a .jsonl, .csv or .parquet file, or ${Object.keys(URL_OUTPUT_MODULES)
+        .map((s) => `${s}://`)
+        .join(", ")}`,
+    );
+  }
+  const url = new URL(entry.module, import.meta.url);
+  try {
+    const loaded = (await import(url.href)) as { writeGenerated?: GeneratedOutputWriter };
+    if (typeof loaded.writeGenerated !== "function") throw new Error(`${url.pathname} exports no writeGenerated`);
+    return loaded.writeGenerated;
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" && String(err).includes(url.pathname)) {
+      throw new SluiceError(`${scheme} output (${redactSecrets(target)}): not available yet, see ${entry.pending}`, {
+        component: "generate",
+        stage: "write",
+        hint: "write a file instead (--out events.jsonl, .csv or .parquet) and load it with a pipeline",
+        exitCode: 2,
+      });
+    }
+    throw err;
+  }
+}
