@@ -146,10 +146,10 @@ describe("sluice replay", () => {
   });
 
   it("removes the quarantine file when every row passes, and replay goes through dedup", async () => {
-    const dir = projectDir(yaml("click", "{ strategy: merge, key: [id] }"));
+    const dir = projectDir(yaml("click", "{ strategy: merge, key: [id], order_by: n }"));
     writeFileSync(join(dir, "events.jsonl"), '{"id":"a","kind":"click","n":1}\n{"id":"b","kind":"tap","n":2}\n');
     const original = await runOnce(dir);
-    writeFileSync(join(dir, "sluice.yaml"), yaml("click, tap", "{ strategy: merge, key: [id] }"));
+    writeFileSync(join(dir, "sluice.yaml"), yaml("click, tap", "{ strategy: merge, key: [id], order_by: n }"));
     const r = await runCli(["replay", "events", "--run", original.run_id, "--json"], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     const record = JSON.parse(r.stdout) as RunRecord;

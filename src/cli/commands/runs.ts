@@ -39,7 +39,9 @@ export function register(program: Command): void {
     .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
     .option("--json", "print the record as JSON")
     .action(
-      action(async (runId: string, flags: { config?: string; json?: boolean }) => {
+      action(async (runId: string, own: { config?: string; json?: boolean }) => {
+        // `--json` and `-c` are also options of `runs`, so commander may hand them to the parent.
+        const flags = { ...runs.opts(), ...own } as { config?: string; json?: boolean };
         const loaded = await loadFromFlags(flags);
         const record = new Ledger(loaded.dataDir).get(runId);
         if (!record) {
