@@ -73,7 +73,10 @@ async function query<T>(sql: string): Promise<T[]> {
   }
 }
 
-async function run(dir: string, ...args: string[]): Promise<{ code: number | null; record: RunRecord; stderr: string }> {
+async function run(
+  dir: string,
+  ...args: string[]
+): Promise<{ code: number | null; record: RunRecord; stderr: string }> {
   const r = await runCli(["run", "--json", ...args], { cwd: dir });
   return { code: r.code, record: JSON.parse(r.stdout) as RunRecord, stderr: r.stderr };
 }
@@ -95,7 +98,14 @@ describe("contract: quarantine mode", () => {
     expect(out[1]).toMatchObject({ n: 0n, score: 1, ok: false, at: new Date("2025-01-02T08:00:00Z"), doc: "[1,2]" });
     const types = await query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM '${latest(dir)}'`);
     expect(types.map((t) => `${t.column_name} ${t.column_type}`)).toEqual(
-      expect.arrayContaining(["n BIGINT", "score DOUBLE", "ok BOOLEAN", "at TIMESTAMP WITH TIME ZONE", "day DATE", "_run_id VARCHAR"]),
+      expect.arrayContaining([
+        "n BIGINT",
+        "score DOUBLE",
+        "ok BOOLEAN",
+        "at TIMESTAMP WITH TIME ZONE",
+        "day DATE",
+        "_run_id VARCHAR",
+      ]),
     );
     expect(types.map((t) => t.column_name)).not.toContain("surprise");
     expect(types.map((t) => t.column_name)).not.toContain("_source_pos");
@@ -176,7 +186,7 @@ describe("contract: strict mode", () => {
     const csv = readFileSync(report, "utf8").trim().split("\n");
     expect(csv[0]).toBe("row_key,column,rule,value,detail,source_pos");
     expect(csv).toContain("e4,n,type,five,does not cast to integer,events.jsonl:4");
-    expect(csv).toContain("e21,kind,enum,tap,\"not one of: click, view\",events.jsonl:21");
+    expect(csv).toContain('e21,kind,enum,tap,"not one of: click, view",events.jsonl:21');
     expect(csv).toContain("e21,n,min,-5,below the minimum 0,events.jsonl:21");
     expect(csv.filter((l) => l.endsWith(",events.jsonl:17"))).toHaveLength(1);
     expect(csv).toHaveLength(1 + 19);
@@ -201,7 +211,9 @@ describe("contract: off", () => {
     const { code, record } = await run(dir);
     expect(code).toBe(0);
     expect(record.rows).toMatchObject({ extracted: 20, valid: 20, quarantined: 0, written: 20 });
-    const rows = await query<{ id: string; n: bigint | null }>(`SELECT id, n FROM '${latest(dir)}' WHERE id IN ('e4', 'e6')`);
+    const rows = await query<{ id: string; n: bigint | null }>(
+      `SELECT id, n FROM '${latest(dir)}' WHERE id IN ('e4', 'e6')`,
+    );
     expect(rows.sort((a, b) => a.id.localeCompare(b.id))).toEqual([
       { id: "e4", n: null },
       { id: "e6", n: 101n },
@@ -226,7 +238,10 @@ pipelines:
     validation: quarantine
     sinks: [ { type: parquet, path: raw/tx } ]
 `);
-    writeFileSync(join(dir, "tx.csv"), "id,amount,currency\n1,10.5,EUR\n2,oops,USD\n3,1,EUR,extra\n4,-1,GBP\n5,7,USD\n");
+    writeFileSync(
+      join(dir, "tx.csv"),
+      "id,amount,currency\n1,10.5,EUR\n2,oops,USD\n3,1,EUR,extra\n4,-1,GBP\n5,7,USD\n",
+    );
     const r = await runCli(["run", "--json"], { cwd: dir });
     const record = JSON.parse(r.stdout) as RunRecord;
     expect(r.code, r.stderr).toBe(0);

@@ -80,11 +80,11 @@ describe("SIGKILL in the middle of a write", () => {
     // Only complete files are visible, every one opens, latest is still the first run's.
     expect(visible(raw).sort()).toEqual(before);
     for (const f of visible(raw)) {
-      const [r] = await duck<{ n: bigint }>(`SELECT count(*) n FROM '${join(raw, f)}'`);
+      const [r] = await duck<{ n: bigint }>(`SELECT count(*) AS n FROM '${join(raw, f)}'`);
       expect(r?.n, f).toBe(1000n);
     }
     const [latest] = await duck<{ n: bigint; run: string }>(
-      `SELECT count(*) n, any_value(_run_id) run FROM '${join(raw, "behavioral_events_latest.parquet")}'`,
+      `SELECT count(*) AS n, any_value(_run_id) AS run FROM '${join(raw, "behavioral_events_latest.parquet")}'`,
     );
     expect(latest).toEqual({ n: 1000n, run: first.run_id });
 
@@ -92,7 +92,7 @@ describe("SIGKILL in the middle of a write", () => {
     const third = await run(dir, 2000);
     expect(hidden(raw)).toEqual([]);
     const [now] = await duck<{ n: bigint; run: string }>(
-      `SELECT count(*) n, any_value(_run_id) run FROM '${join(raw, "behavioral_events_latest.parquet")}'`,
+      `SELECT count(*) AS n, any_value(_run_id) AS run FROM '${join(raw, "behavioral_events_latest.parquet")}'`,
     );
     expect(now).toEqual({ n: 2000n, run: third.run_id });
   });
@@ -114,7 +114,7 @@ describe("SIGKILL in the middle of a write", () => {
     const count = async () =>
       (
         await duck<{ n: bigint; runs: bigint; run: string }>(
-          `SELECT count(*) n, count(DISTINCT _run_id) runs, any_value(_run_id) run
+          `SELECT count(*) AS n, count(DISTINCT _run_id) AS runs, any_value(_run_id) AS run
            FROM read_parquet('${root}/**/*.parquet', hive_partitioning = true)`,
         )
       )[0];

@@ -104,8 +104,10 @@ describe("dedup on a stream with duplicates and out-of-order records", () => {
     const cols = `* EXCLUDE (${LINEAGE})`;
     const expected = `SELECT * EXCLUDE (rn) FROM ${numbered()} QUALIFY row_number() OVER (PARTITION BY id ORDER BY "updatedAt" DESC, rn DESC) = 1`;
     expect(await difference(expected, `SELECT ${cols} FROM ${latest("merge")}`)).toBe(0);
-    const [c] = await query<{ n: bigint; ids: bigint }>(`SELECT count(*) AS n, count(DISTINCT id) AS ids FROM '${input}'`);
-    expect(first.merge!.rows).toEqual({
+    const [c] = await query<{ n: bigint; ids: bigint }>(
+      `SELECT count(*) AS n, count(DISTINCT id) AS ids FROM '${input}'`,
+    );
+    expect(first.merge!.rows).toMatchObject({
       extracted: ROWS,
       valid: ROWS,
       quarantined: 0,
@@ -148,7 +150,12 @@ describe("dedup on a stream with duplicates and out-of-order records", () => {
     };
     const again = await runAll();
     for (const name of ["merge", "eager"] as const) {
-      expect(again[name]!.rows, name).toMatchObject({ extracted: ROWS, duplicates: ROWS, duplicates_dropped: ROWS, written: 0 });
+      expect(again[name]!.rows, name).toMatchObject({
+        extracted: ROWS,
+        duplicates: ROWS,
+        duplicates_dropped: ROWS,
+        written: 0,
+      });
       // Same rows, same lineage: every row still names the first run.
       expect(await query(`SELECT * FROM ${latest(name)} ORDER BY id`), name).toEqual(before[name]);
       const runs = await query<{ r: string }>(`SELECT DISTINCT _run_id AS r FROM ${latest(name)}`);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -8,8 +8,10 @@ import { type ContractSpec, contractSpec, fileSourceSpec } from "../src/config/s
 import { Engine } from "../src/engine/engine.js";
 import { SluiceError } from "../src/errors.js";
 import type { RunContext } from "../src/runner/run-context.js";
+import type { RunRecord } from "../src/runner/run-record.js";
 import { FileSource } from "../src/sources/file/file-source.js";
 import { Progress } from "../src/util/progress.js";
+import { projectDir, runCli } from "./support/cli.js";
 
 // The file source read through the real DuckDB engine, as the runner calls it: a RunContext with an
 // engine, the config directory and (or not) a contract. Assertions look at the relation the source
@@ -170,6 +172,29 @@ describe("file source: JSONL", () => {
     }
   });
 
+  it("an object split over two lines and a line that is not UTF-8 are unparseable too", async () => {
+    const dir = project({
+      "odd.jsonl": Buffer.concat([
+        Buffer.from('{"id":1}\n{"id":2,\n"name":"x"}\n{"id":3,"name":"'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('"}\n{"id":4}'),
+      ]),
+    });
+    const r = await extract(dir, { path: "odd.jsonl" }, contract3);
+    expect((await r.rows()).map((x) => [x.id, x._source_pos])).toEqual([
+      ["1", "odd.jsonl:1"],
+      ["4", "odd.jsonl:5"],
+    ]);
+    const bad = await r.unparseable();
+    expect(bad.map((b) => [b._source_pos, b._error])).toEqual([
+      ["odd.jsonl:2", "malformed JSON"],
+      ["odd.jsonl:3", "malformed JSON"],
+      ["odd.jsonl:4", "malformed JSON"],
+    ]);
+    expect(bad[0]!._raw).toBe('{"id":2,');
+    expect(bad[2]!._raw).toContain('{"id":3,"name":"');
+  });
+
   it("reads a glob of several files as one batch, in path order, positions per file", async () => {
     const dir = project({
       "in/b.jsonl": '{"id":3}\n\n{"id":4,"extra":"x"}\n',
@@ -299,6 +324,24 @@ describe("file source: CSV", () => {
     }
   });
 
+  it("a record DuckDB cannot decode (not UTF-8) is unparseable, with DuckDB's reason", async () => {
+    const dir = project({
+      "enc.csv": Buffer.concat([
+        Buffer.from("id,name\n1,ok\n2,"),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from("\n3,fine\n"),
+      ]),
+    });
+    const r = await extract(dir, { path: "enc.csv" }, contract3);
+    expect((await r.rows()).map((x) => [x.id, x._source_pos])).toEqual([
+      ["1", "enc.csv:2"],
+      ["3", "enc.csv:4"],
+    ]);
+    const [bad] = await r.unparseable();
+    expect(bad).toMatchObject({ _source_pos: "enc.csv:3" });
+    expect(String(bad!._error)).toMatch(/unicode|utf-8/i);
+  });
+
   it("reads files without a header (columns named as DuckDB names them)", async () => {
     const dir = project({ "nh.csv": "1,x\n2,y\n", "nh-bad.csv": "1,x\n2\n3,z\n" });
     const good = await extract(dir, { path: "nh.csv", header: false });
@@ -375,5 +418,122 @@ describe("file source: paths", () => {
     await expect(
       new FileSource(fileSourceSpec.parse({ type: "file", path: "none/*.csv" })).check({ configDir: dir }),
     ).rejects.toThrow(/no files match `none\/\*\.csv`/);
+  });
+});
+
+// ---------------------------------------------------------------- through the CLI
+
+/** Rows of a SQL query over files, read with a fresh DuckDB (as a user would check the lake). */
+async function query(sql: string): Promise<Row[]> {
+  const db = await DuckDBInstance.create(":memory:");
+  const con = await db.connect();
+  try {
+    return (await con.runAndReadAll(sql)).getRowObjectsJS() as Row[];
+  } finally {
+    con.closeSync();
+    db.closeSync();
+  }
+}
+
+const cliConfig = (source: string, validation: string, contract = true) => `version: 1
+data_dir: ./data
+contracts:
+  event:
+    columns:
+      id: { type: integer, required: true }
+      name: { type: string, required: true }
+      score: { type: number, min: 0, max: 1 }
+    extra_columns: reject
+pipelines:
+  events:
+    source: ${source}
+${contract ? "    contract: event\n" : ""}    validation: ${validation}
+    sinks:
+      - { type: parquet, path: raw/events, layout: snapshot }
+`;
+
+describe("sluice run with a file source", () => {
+  it("JSONL -> contract -> Parquet: good rows typed and written, malformed and invalid lines quarantined by line", async () => {
+    const dir = projectDir(cliConfig("{ type: file, path: in/events.jsonl }", "quarantine"));
+    mkdirSync(join(dir, "in"));
+    writeFileSync(
+      join(dir, "in", "events.jsonl"),
+      [
+        '{"id":1,"name":"ann","score":0.5}',
+        "",
+        '{"id":2,"name":"bob","score":7}', // breaks max
+        '{"id":3,"name":"cy"', // malformed
+        '{"id":4,"name":"dee","score":0.25}',
+      ].join("\n"),
+    );
+    const r = await runCli(["run", "--json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.source).toBe("in/events.jsonl");
+    expect(record.rows).toMatchObject({ extracted: 4, valid: 2, quarantined: 2, written: 2 });
+    const latest = join(dir, "data", "raw", "events", "events_latest.parquet");
+    expect(await query(`SELECT id, name, score FROM '${latest}' ORDER BY id`)).toEqual([
+      { id: 1n, name: "ann", score: 0.5 },
+      { id: 4n, name: "dee", score: 0.25 },
+    ]);
+    const quarantine = join(dir, "data", record.quarantine_path!);
+    expect(await query(`SELECT _source_pos, _raw FROM '${quarantine}' ORDER BY _source_pos`)).toEqual([
+      { _source_pos: "in/events.jsonl:3", _raw: null },
+      { _source_pos: "in/events.jsonl:4", _raw: '{"id":3,"name":"cy"' },
+    ]);
+  });
+
+  it("with validation off a malformed line fails the run (exit 1) naming file:line", async () => {
+    const dir = projectDir(cliConfig("{ type: file, path: events.jsonl }", '"off"'));
+    writeFileSync(join(dir, "events.jsonl"), '{"id":1,"name":"a"}\n{"id":2,\n');
+    const r = await runCli(["run", "--json"], { cwd: dir });
+    expect(r.code).toBe(1);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.status).toBe("failed");
+    expect(record.error?.message).toContain("events.jsonl:2");
+    expect(record.error?.message).toContain("malformed JSON");
+    expect(existsSync(join(dir, "data", "raw", "events"))).toBe(false);
+  });
+
+  it("CSV with a custom delimiter: quoted fields kept whole, the short row quarantined with its line", async () => {
+    const dir = projectDir(cliConfig("{ type: file, path: tx.csv, delimiter: ';' }", "quarantine"));
+    writeFileSync(join(dir, "tx.csv"), 'id;name;score\n1;"Smith; J.";0.5\n2;"two\nlines";0.75\n3;short\n4;d;1\n');
+    const r = await runCli(["run", "--json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.rows).toMatchObject({ extracted: 4, valid: 3, quarantined: 1 });
+    const latest = join(dir, "data", "raw", "events", "events_latest.parquet");
+    expect(await query(`SELECT id, name, score FROM '${latest}' ORDER BY id`)).toEqual([
+      { id: 1n, name: "Smith; J.", score: 0.5 },
+      { id: 2n, name: "two\nlines", score: 0.75 },
+      { id: 4n, name: "d", score: 1 },
+    ]);
+    const quarantine = join(dir, "data", record.quarantine_path!);
+    expect(await query(`SELECT _source_pos, _raw FROM '${quarantine}'`)).toEqual([
+      { _source_pos: "tx.csv:5", _raw: "3;short" },
+    ]);
+  });
+
+  it("an empty JSONL file with a contract writes an empty Parquet file with the contract's columns", async () => {
+    const dir = projectDir(cliConfig("{ type: file, path: empty.jsonl }", "strict"));
+    writeFileSync(join(dir, "empty.jsonl"), "");
+    const r = await runCli(["run", "--json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const latest = join(dir, "data", "raw", "events", "events_latest.parquet");
+    expect(await query(`SELECT count(*) AS n FROM '${latest}'`)).toEqual([{ n: 0n }]);
+    const cols = await query(`DESCRIBE SELECT * FROM '${latest}'`);
+    expect(cols.slice(0, 3).map((c) => [c.column_name, c.column_type])).toEqual([
+      ["id", "BIGINT"],
+      ["name", "VARCHAR"],
+      ["score", "DOUBLE"],
+    ]);
+  });
+
+  it("a glob that matches nothing fails the run with the pattern in the message", async () => {
+    const dir = projectDir(cliConfig("{ type: file, path: 'incoming/*.jsonl' }", "strict"));
+    const r = await runCli(["run", "--json"], { cwd: dir });
+    expect(r.code).toBe(1);
+    const record = JSON.parse(r.stdout) as RunRecord;
+    expect(record.error?.message).toContain("no files match `incoming/*.jsonl`");
   });
 });

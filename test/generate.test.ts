@@ -59,7 +59,9 @@ describe("sluice generate behavioral_events", () => {
   it("writes 15 typed columns whose values keep the S1 contract", async () => {
     const dir = tempDir();
     const r = await generate(dir, ["behavioral_events", "--rows", "20000", "--out", "ev.parquet", "--anchor", ANCHOR]);
-    expect(r.stderr).toMatch(/generated 20,000 behavioral_events rows -> ev\.parquet \(parquet, [\d.]+ MiB\) in [\d.]+ s/);
+    expect(r.stderr).toMatch(
+      /generated 20,000 behavioral_events rows -> ev\.parquet \(parquet, [\d.]+ MiB\) in [\d.]+ s/,
+    );
     expect(r.stdout).toBe("");
     const file = join(dir, "ev.parquet");
     expect(readdirSync(dir)).toEqual(["ev.parquet"]); // written aside, renamed: no leftovers
@@ -168,7 +170,17 @@ describe("sluice generate behavioral_events", () => {
     const args = ["behavioral_events", "--rows", "150000", "--anchor", ANCHOR, "--seed", "7"];
     await generate(dir, [...args, "--out", "a.parquet"]);
     await generate(dir, [...args, "--out", "b.parquet"]);
-    await generate(dir, ["behavioral_events", "--rows", "150000", "--anchor", ANCHOR, "--seed", "8", "--out", "c.parquet"]);
+    await generate(dir, [
+      "behavioral_events",
+      "--rows",
+      "150000",
+      "--anchor",
+      ANCHOR,
+      "--seed",
+      "8",
+      "--out",
+      "c.parquet",
+    ]);
     await generate(dir, [...args, "--out", "a.csv"]);
     await generate(dir, [...args, "--out", "b.csv"]);
     expect(sha256(join(dir, "a.parquet"))).toBe(sha256(join(dir, "b.parquet")));
@@ -187,7 +199,10 @@ describe("sluice generate behavioral_events", () => {
     await generate(dir, [...common, "--out", "ev.parquet"]);
     await generate(dir, [...common, "--out", "ev.jsonl"]);
     await generate(dir, [...common, "--out", "ev.csv"]);
-    const firstLine = JSON.parse(readFileSync(join(dir, "ev.jsonl"), "utf8").split("\n")[0]!) as Record<string, unknown>;
+    const firstLine = JSON.parse(readFileSync(join(dir, "ev.jsonl"), "utf8").split("\n")[0]!) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(firstLine)).toHaveLength(15);
     expect(firstLine.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(typeof firstLine.eventData).toBe("object");
@@ -327,7 +342,7 @@ describe("sluice generate: the other datasets", () => {
         count(*) FILTER (WHERE partition NOT BETWEEN 0 AND 11) AS bad_partitions,
         count(*) FILTER (WHERE published_at::TIMESTAMPTZ < created_at::TIMESTAMPTZ) AS published_early,
         (SELECT count(*) FROM (SELECT key FROM read_json($F) GROUP BY key HAVING count(DISTINCT partition) > 1)) AS split_keys,
-        count(*) FILTER (WHERE NOT regexp_full_match(message_id, '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}')) AS bad_uuids
+        count(*) FILTER (WHERE NOT regexp_full_match(message_id::VARCHAR, '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}')) AS bad_uuids
       FROM read_json($F)`,
     );
     expect(f).toMatchObject({
@@ -384,7 +399,10 @@ describe("sluice generate: the other datasets", () => {
 
 describe("sluice generate: usage errors exit 2 with a hint", () => {
   it.each([
-    [["behavioral_event", "--out", "x.parquet"], /unknown dataset `behavioral_event`; did you mean `behavioral_events`\?/],
+    [
+      ["behavioral_event", "--out", "x.parquet"],
+      /unknown dataset `behavioral_event`; did you mean `behavioral_events`\?/,
+    ],
     [["pubsub", "--out", "x.xlsx"], /unknown output format `\.xlsx`/],
     [["pubsub", "--chaos", "dup_rat=0.1"], /--chaos: unknown key `dup_rat`, did you mean `dup_rate`\?/],
     [["pubsub", "--chaos", "dup_rate=0.7"], /dup_rate: expected a rate between 0 and 0\.5/],

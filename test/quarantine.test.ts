@@ -115,7 +115,9 @@ describe("sluice replay", () => {
     const written = await query<{ id: string; kind: string; n: bigint; run: string }>(
       `SELECT id, kind, n, _run_id AS run FROM ${latest(dir)} ORDER BY id`,
     );
-    const [replay] = (JSON.parse((await runCli(["runs", "events", "--json"], { cwd: dir })).stdout) as RunRecord[]).slice(-1);
+    const [replay] = (
+      JSON.parse((await runCli(["runs", "events", "--json"], { cwd: dir })).stdout) as RunRecord[]
+    ).slice(-1);
     expect(replay!.source).toBe(`quarantine of run ${original.run_id} (5 rows)`);
     expect(replay!.quarantine_path).toBe(original.quarantine_path);
     expect(written).toEqual([
@@ -165,5 +167,61 @@ describe("sluice replay", () => {
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain("has no quarantined rows");
     expect(readFileSync(join(dir, "sluice.yaml"), "utf8")).toContain("merge");
+  });
+
+  it("runs the current transforms again, and refuses steps that cannot run twice unless --skip-transforms", async () => {
+    const config = (transforms: string) => `version: 1
+data_dir: ./data
+pipelines:
+  events:
+    source: { type: file, path: events.jsonl }
+    transforms: ${transforms}
+    contract:
+      columns:
+        id: { type: string, required: true }
+        kind: { type: string, enum: [click, tap] }
+    validation: quarantine
+    sinks:
+      - { type: parquet, path: raw/events }
+`;
+    const env = { SLUICE_PII_SALT: "pepper" };
+    const dir = projectDir(config("[]"));
+    writeFileSync(join(dir, "events.jsonl"), '{"id":"a","kind":"click"}\n{"id":"b","kind":"TAP"}\n');
+    const original = await runOnce(dir);
+    expect(original.rows).toMatchObject({ valid: 1, quarantined: 1 });
+
+    // A fix made in the transforms applies to the replayed rows.
+    writeFileSync(
+      join(dir, "sluice.yaml"),
+      config('[ { type: sql, query: "SELECT * REPLACE (lower(kind) AS kind) FROM input" } ]'),
+    );
+    const fixed = await runCli(["replay", "events", "--run", original.run_id, "--json"], { cwd: dir });
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(
+      (await query<{ id: string; kind: string }>(`SELECT id, kind FROM ${latest(dir)} ORDER BY id`)).map((r) => r.kind),
+    ).toEqual(["click", "tap"]);
+
+    // Rows stored after a pii hash would be hashed twice: refused, then replayed without transforms.
+    const hashed = projectDir(config("[ { type: pii, columns: { id: hash } } ]"));
+    writeFileSync(join(hashed, "events.jsonl"), '{"id":"a","kind":"click"}\n{"id":"b","kind":"swipe"}\n');
+    const r1 = await runCli(["run", "--json"], { cwd: hashed, env });
+    const first = JSON.parse(r1.stdout) as RunRecord;
+    const stored = await query<{ id: string }>(`SELECT id FROM '${join(hashed, "data", first.quarantine_path!)}'`);
+    expect(stored[0]!.id).toMatch(/^[0-9a-f]{64}$/);
+    writeFileSync(
+      join(hashed, "sluice.yaml"),
+      config("[ { type: pii, columns: { id: hash } } ]").replace("tap]", "tap, swipe]"),
+    );
+    const refused = await runCli(["replay", "events", "--run", first.run_id], { cwd: hashed, env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("transforms[0] (pii hash) cannot run twice on a row");
+    expect(refused.stderr).toContain("--skip-transforms");
+    const skipped = await runCli(["replay", "events", "--run", first.run_id, "--skip-transforms"], {
+      cwd: hashed,
+      env,
+    });
+    expect(skipped.code, skipped.stderr).toBe(0);
+    const written = await query<{ id: string }>(`SELECT id FROM ${latest(hashed)} WHERE kind = 'swipe'`);
+    expect(written).toEqual(stored);
   });
 });

@@ -84,7 +84,7 @@ async function ensureInput() {
   const marker = `${input}.rows`;
   if (existsSync(input) && existsSync(marker) && readFileSync(marker, "utf8").trim() === String(ROWS)) return "reused";
   mkdirSync(out, { recursive: true });
-  const aside = join(out, ".events.jsonl.tmp");
+  const aside = join(out, ".events.tmp.jsonl");
   rmSync(aside, { force: true });
   const gen = spawnSync(
     process.execPath,

@@ -1,6 +1,7 @@
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
+import type { TransformConfig } from "../config/spec.js";
 import { Engine } from "../engine/engine.js";
 import { literal } from "../engine/sql.js";
 import { ConfigError, SluiceError } from "../errors.js";
@@ -9,6 +10,15 @@ import { type RunPipelineOptions, runPipeline } from "../runner/run-pipeline.js"
 import type { RunRecord } from "../runner/run-record.js";
 import { quarantineFile, quarantineRelPath } from "./quarantine-file.js";
 import { QuarantineSource } from "./quarantine-source.js";
+
+export interface ReplayOptions extends Omit<RunPipelineOptions, "source"> {
+  /**
+   * Replay through the contract and dedup only. Quarantined rows were stored
+   * after the transforms ran (so PII is already protected); use this when the
+   * pipeline has transforms that must not run twice on a row.
+   */
+  readonly skipTransforms?: boolean;
+}
 
 export interface ReplayResult {
   /** The replay's own run record (also in the ledger). */
@@ -26,6 +36,14 @@ export interface ReplayResult {
  * current transforms, contract and dedup (as an `append` batch) into its
  * sinks, in quarantine mode whatever the configured validation.
  *
+ * The quarantined rows are the rows the contract saw, i.e. after the
+ * transforms; running the transforms again is right for a fix made in them
+ * when they are idempotent (case renames, casts, time zones, derive, filter).
+ * Steps that would silently change a row a second time (pii hash, map in
+ * place) or cannot find their input any more (explicit rename, pii drop) are
+ * refused (ConfigError, exit 2) unless `skipTransforms` replays through the
+ * contract and dedup only.
+ *
  * Contract: rows that now pass are written; rows that still fail stay
  * quarantined with their new reasons. Only after the replay run succeeded
  * (every sink committed) is `quarantine/<pipeline>/<run_id>.parquet`
@@ -41,7 +59,7 @@ export async function replayQuarantine(
   loaded: LoadedConfig,
   pipeline: string,
   runId: string,
-  options: Omit<RunPipelineOptions, "source"> = {},
+  options: ReplayOptions = {},
 ): Promise<ReplayResult> {
   const configured = loaded.config.pipelines[pipeline];
   if (!configured) {
@@ -58,15 +76,26 @@ export async function replayQuarantine(
       hint: `list the runs that have quarantined rows with \`sluice quarantine ${pipeline}\``,
     });
   }
+  const { skipTransforms, ...runOptions } = options;
+  const unsafe = skipTransforms ? [] : notReplayable(configured.transforms);
+  if (unsafe.length > 0) {
+    throw new ConfigError(
+      `replay would run the transforms again on rows stored after them, and ${unsafe.join(", ")} cannot run twice on a row`,
+      `replay through the contract and dedup only: sluice replay ${pipeline} --run ${runId} --skip-transforms`,
+    );
+  }
   const replayed = await countRows(file);
   const effective: LoadedConfig = {
     ...loaded,
     config: {
       ...loaded.config,
-      pipelines: { ...loaded.config.pipelines, [pipeline]: { ...configured, validation: "quarantine" } },
+      pipelines: {
+        ...loaded.config.pipelines,
+        [pipeline]: { ...configured, validation: "quarantine", ...(skipTransforms ? { transforms: [] } : {}) },
+      },
     },
   };
-  const record = await runPipeline(effective, pipeline, { ...options, source: new QuarantineSource(file, runId) });
+  const record = await runPipeline(effective, pipeline, { ...runOptions, source: new QuarantineSource(file, runId) });
   if (record.status !== "succeeded") return { record, replayed, passed: 0, stillQuarantined: replayed };
 
   const fresh = record.quarantine_path ? join(loaded.dataDir, record.quarantine_path) : undefined;
@@ -78,6 +107,20 @@ export async function replayQuarantine(
   }
   new Ledger(loaded.dataDir).save(record);
   return { record, replayed, passed: record.rows.valid, stillQuarantined: record.rows.quarantined };
+}
+
+/** Transform steps that must not run twice on the same row, named as `transforms[i] (what)`. */
+export function notReplayable(transforms: readonly TransformConfig[]): string[] {
+  return transforms.flatMap((t, i) => {
+    const at = `transforms[${i}]`;
+    if (t.type === "pii") {
+      const modes = Object.values(t.columns).filter((m) => m === "hash" || m === "drop");
+      return modes.length ? [`${at} (pii ${[...new Set(modes)].join("/")})`] : [];
+    }
+    if (t.type === "map" && t.target === undefined) return [`${at} (map in place)`];
+    if (t.type === "rename" && t.columns && Object.keys(t.columns).length > 0) return [`${at} (explicit rename)`];
+    return [];
+  });
 }
 
 async function countRows(file: string): Promise<number> {

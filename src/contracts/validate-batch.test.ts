@@ -285,3 +285,17 @@ describe("validateBatch with transform fail markers", () => {
     ]);
   });
 });
+
+describe("validateBatch over a view", () => {
+  it("numbers rows by scan position, so the same rows are excluded and source order is kept", async () => {
+    const ctx = await context({ validation: "quarantine" }, { columns: { i: { type: "integer", max: 299_990 } } });
+    await ctx.engine.run(`CREATE TABLE t AS SELECT (i * 3)::VARCHAR AS i FROM range(100000) r(i)`);
+    await ctx.engine.run(`CREATE VIEW v AS SELECT i, 'f:' || (rowid + 1) AS _source_pos FROM t`);
+    const result = await validateBatch(ctx, "v", undefined);
+    expect(result).toMatchObject({ validRows: 99997, quarantinedRows: 3 });
+    const [check] = await ctx.engine.all<{ n: bigint; bad: bigint; max: bigint }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE i <> _source_row * 3 OR _source_pos <> 'f:' || (_source_row + 1)) AS bad, max(i) AS max FROM ${result.valid}`,
+    );
+    expect(check).toEqual({ n: 99997n, bad: 0n, max: 299_988n });
+  });
+});

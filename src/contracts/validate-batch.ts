@@ -3,7 +3,7 @@ import { ident, literal } from "../engine/sql.js";
 import { ConfigError, SluiceError, ValidationFailedError } from "../errors.js";
 import type { RunContext } from "../runner/run-context.js";
 import { isFailMarker } from "../transforms/markers.js";
-import { asidePath, publish } from "../util/atomic.js";
+import { asidePath, publish, removeQuietly } from "../util/atomic.js";
 import { type CompiledContract, compileContract, contractName, SOURCE_POS, SOURCE_ROW } from "./compile-contract.js";
 import { naturalOrder, quarantineFile, quarantineRelPath, reportFile } from "./quarantine-file.js";
 
@@ -66,9 +66,9 @@ export async function validateBatch(
   }
 
   const { engine } = ctx;
-  const base = await asTable(ctx, relation);
-  const columns = (await engine.columns(base)).filter((c) => c.name !== SOURCE_ROW);
-  const inputRows = await engine.count(base);
+  const columns = (await engine.columns(relation)).filter((c) => c.name !== SOURCE_ROW);
+  const numbered = await numberedRows(ctx, relation, columns);
+  const inputRows = await engine.count(relation);
   const pos = (rowid: string) =>
     columns.some((c) => c.name === SOURCE_POS) ? `${ident(SOURCE_POS)}::VARCHAR` : `'row ' || (${rowid} + 1)::VARCHAR`;
   const contract = ctx.contract;
@@ -87,16 +87,20 @@ export async function validateBatch(
         .join(", ");
   const validView = async (exclude: string | undefined) => {
     const name = ctx.tmpName("valid");
-    const list = [select, `${pos("rowid")} AS ${ident(SOURCE_POS)}`, `rowid AS ${ident(SOURCE_ROW)}`].filter(Boolean);
+    const list = [
+      select,
+      `${pos("__sluice_row")} AS ${ident(SOURCE_POS)}`,
+      `__sluice_row AS ${ident(SOURCE_ROW)}`,
+    ].filter(Boolean);
     await engine.run(
-      `CREATE VIEW ${name} AS SELECT ${list.join(", ")} FROM ${base}${exclude ? ` WHERE rowid NOT IN (SELECT __sluice_row FROM ${exclude})` : ""}`,
+      `CREATE VIEW ${name} AS SELECT ${list.join(", ")} FROM ${numbered}${exclude ? ` WHERE __sluice_row NOT IN (SELECT __sluice_row FROM ${exclude})` : ""}`,
       "validate",
     );
     return name;
   };
 
   if (mode === "off") {
-    const warnings = compiled ? await castWarnings(ctx, base, compiled) : [];
+    const warnings = compiled ? await castWarnings(ctx, relation, compiled) : [];
     return {
       valid: await validView(undefined),
       validRows: inputRows,
@@ -109,7 +113,7 @@ export async function validateBatch(
   let failingRows = 0;
   if (compiled?.hasChecks) {
     await checkPatterns(engine, contract?.columns ?? {}, contractName(ctx.pipelineConfig.contract));
-    failing = await findFailures(ctx, base, compiled, pos("__sluice_row"));
+    failing = await findFailures(ctx, relation, numbered, compiled, pos("__sluice_row"));
     failingRows = await engine.count(failing);
   }
   const failed = failingRows + (unp?.rows ?? 0);
@@ -120,12 +124,12 @@ export async function validateBatch(
   const failures = failuresRelation(failing, unp);
   if (mode === "strict") {
     const reportPath = reportFile(ctx.dataDir, ctx.pipeline, ctx.runId);
-    const aside = asidePath(reportPath);
-    await engine.run(
-      `COPY (SELECT row_key, "column", rule, value, detail, source_pos FROM (${failures}) ORDER BY ${naturalOrder("source_pos")}, __sluice_i) TO ${literal(aside)} (FORMAT csv, HEADER)`,
-      "validate",
+    await writeAside(reportPath, (aside) =>
+      engine.run(
+        `COPY (SELECT row_key, "column", rule, value, detail, source_pos FROM (${failures}) ORDER BY ${naturalOrder("source_pos")}, __sluice_i) TO ${literal(aside)} (FORMAT csv, HEADER)`,
+        "validate",
+      ),
     );
-    publish(aside, reportPath);
     const shown = await engine.all<Record<string, string | null>>(
       `SELECT * FROM (${failures}) ORDER BY ${naturalOrder("source_pos")}, __sluice_i LIMIT ${SHOWN_FAILURES}`,
       "validate",
@@ -136,10 +140,10 @@ export async function validateBatch(
         `  ${f.source_pos ?? "?"}: ${f.column ? `${f.column} ` : ""}${f.rule}${f.value == null ? "" : ` ${show(f.value)}`}${f.detail ? ` (${f.detail})` : ""}`,
     );
     const more = Number(total?.n ?? 0) - shown.length;
-    const name = contract ? `contract \`${contractName(ctx.pipelineConfig.contract)}\`` : "the parser";
+    const what = contract ? `failed contract \`${contractName(ctx.pipelineConfig.contract)}\`` : "could not be parsed";
     throw new ValidationFailedError(
       [
-        `${failed} of ${inputRows + (unp?.rows ?? 0)} rows failed ${name}; nothing was written:`,
+        `${failed} of ${inputRows + (unp?.rows ?? 0)} rows ${what}; nothing was written:`,
         ...lines,
         ...(more > 0 ? [`  ... and ${more} more failures in ${reportPath}`] : []),
       ].join("\n"),
@@ -150,7 +154,6 @@ export async function validateBatch(
 
   // quarantine mode
   const target = quarantineFile(ctx.dataDir, ctx.pipeline, ctx.runId);
-  const aside = asidePath(target);
   const parts: string[] = [];
   if (failing) {
     parts.push(
@@ -162,11 +165,12 @@ export async function validateBatch(
       `SELECT _source_pos::VARCHAR AS _source_pos, _raw::VARCHAR AS _raw, [{'column': NULL::VARCHAR, 'rule': 'unparseable', 'value': _raw::VARCHAR, 'detail': _error::VARCHAR}] AS _failures, ${literal(ctx.runId)} AS _run_id, now() AS _quarantined_at FROM ${unp.relation}`,
     );
   }
-  await engine.run(
-    `COPY (SELECT * FROM (${parts.join(" UNION ALL BY NAME ")}) ORDER BY ${naturalOrder("_source_pos")}) TO ${literal(aside)} (FORMAT parquet, COMPRESSION zstd)`,
-    "quarantine",
+  await writeAside(target, (aside) =>
+    engine.run(
+      `COPY (SELECT * FROM (${parts.join(" UNION ALL BY NAME ")}) ORDER BY ${naturalOrder("_source_pos")}) TO ${literal(aside)} (FORMAT parquet, COMPRESSION zstd)`,
+      "quarantine",
+    ),
   );
-  publish(aside, target);
   ctx.log.warn(`quarantined ${failed} rows -> ${target}`);
   return {
     valid: await validView(failing),
@@ -177,20 +181,35 @@ export async function validateBatch(
 }
 
 /**
- * The relation as a base table (its rowid identifies a row in every scan);
- * views and expressions are materialized once.
+ * A FROM item giving every row of `relation` plus `__sluice_row` (BIGINT,
+ * 0-based position in source order), the same number in every scan: a base
+ * table's rowid, else the row's position in the scan. A view must therefore
+ * scan in a stable order — which a source's relation does (one row per
+ * record, in source order; DuckDB keeps insertion order) — so the rows are
+ * not copied here; they are materialized once, downstream.
  */
-async function asTable(ctx: RunContext, relation: string): Promise<string> {
-  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(relation)) {
+async function numberedRows(ctx: RunContext, relation: string, columns: readonly { name: string }[]): Promise<string> {
+  const hasRowidColumn = columns.some((c) => c.name.toLowerCase() === "rowid");
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(relation) && !hasRowidColumn) {
     const found = await ctx.engine.one<{ n: bigint }>(
       `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = ${literal(relation)}`,
       "validate",
     );
-    if (Number(found?.n ?? 0) > 0) return relation;
+    if (Number(found?.n ?? 0) > 0) return `(SELECT rowid AS __sluice_row, * FROM ${relation})`;
   }
-  const name = ctx.tmpName("checked_input");
-  await ctx.engine.run(`CREATE TABLE ${name} AS SELECT * FROM ${relation}`, "validate");
-  return name;
+  return `(SELECT row_number() OVER () - 1 AS __sluice_row, * FROM ${relation})`;
+}
+
+/** Writes `target` atomically: `write` fills a hidden aside path, which is renamed into place (or removed on failure). */
+async function writeAside(target: string, write: (aside: string) => Promise<void>): Promise<void> {
+  const aside = asidePath(target);
+  try {
+    await write(aside);
+    publish(aside, target);
+  } catch (err) {
+    removeQuietly(aside);
+    throw err;
+  }
 }
 
 /** A bad regular expression is a config error naming the column, not a DuckDB error mid-run. */
@@ -213,7 +232,13 @@ async function checkPatterns(engine: Engine, columns: Record<string, { pattern?:
  * row key, original values as VARCHAR and `_failures`. `unique` columns are
  * first reduced to their duplicated values (small tables joined in).
  */
-async function findFailures(ctx: RunContext, base: string, compiled: CompiledContract, pos: string): Promise<string> {
+async function findFailures(
+  ctx: RunContext,
+  relation: string,
+  numbered: string,
+  compiled: CompiledContract,
+  pos: string,
+): Promise<string> {
   const { engine } = ctx;
   const flags: string[] = [];
   for (const u of compiled.uniqueChecks) {
@@ -222,7 +247,7 @@ async function findFailures(ctx: RunContext, base: string, compiled: CompiledCon
       ? `count(DISTINCT ${u.otherKeyParts.length === 1 ? u.otherKeyParts[0] : `row(${u.otherKeyParts.join(", ")})`}) > 1`
       : "count(*) > 1";
     await engine.run(
-      `CREATE TABLE ${dups} AS SELECT ${u.typed} AS __sluice_dup FROM ${base} WHERE ${u.typed} IS NOT NULL GROUP BY 1 HAVING ${having}`,
+      `CREATE TABLE ${dups} AS SELECT ${u.typed} AS __sluice_dup FROM ${relation} WHERE ${u.typed} IS NOT NULL GROUP BY 1 HAVING ${having}`,
       "validate",
     );
     // A semi-join whose build side is the (small) set of duplicated values; none at all is the common case.
@@ -233,7 +258,7 @@ async function findFailures(ctx: RunContext, base: string, compiled: CompiledCon
   const inner = [...compiled.typedSelect, ...flags];
   await engine.run(
     `CREATE TABLE ${failing} AS SELECT __sluice_row, ${pos} AS ${ident(SOURCE_POS)}, ${compiled.rowKey ?? "NULL::VARCHAR"} AS __sluice_key, ${[...compiled.originalSelect, `${compiled.failureList} AS _failures`].join(", ")}
-     FROM (SELECT rowid AS __sluice_row, *${inner.length ? `, ${inner.join(", ")}` : ""} FROM ${base}) AS __sluice_in
+     FROM (SELECT *${inner.length ? `, ${inner.join(", ")}` : ""} FROM ${numbered}) AS __sluice_in
      WHERE ${compiled.anyFailure}`,
     "validate",
   );

@@ -1,11 +1,8 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { Engine } from "../../engine/engine.js";
 import { ConfigError } from "../../errors.js";
 import { DATASET_NAMES } from "../../sources/generate/datasets.js";
-import { writeGenerated } from "../../sources/generate/generated-output.js";
 import type { GenerateOptions } from "../../sources/generate/generation-plan.js";
-import { parseChaos } from "../../sources/generate/parse-chaos.js";
 import { action } from "../action.js";
 
 interface GenerateFlags {
@@ -64,6 +61,12 @@ pass --anchor to get the same bytes on any day. The summary goes to stderr; --js
     )
     .action(
       action(async (dataset: string, flags: GenerateFlags) => {
+        // Loaded here, not at start-up: DuckDB and zod are most of a command's start-up time.
+        const [{ Engine }, { writeGenerated }, { parseChaos }] = await Promise.all([
+          import("../../engine/engine.js"),
+          import("../../sources/generate/generated-output.js"),
+          import("../../sources/generate/parse-chaos.js"),
+        ]);
         const options: GenerateOptions = {
           dataset,
           rows: integer("--rows", flags.rows),

@@ -11,6 +11,7 @@ interface ReplayFlags {
   run: string;
   json?: boolean;
   syncDuckdb?: boolean;
+  skipTransforms?: boolean;
 }
 
 export function register(program: Command): void {
@@ -24,7 +25,14 @@ export function register(program: Command): void {
     .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
     .option("--json", "print the replay's run record as JSON on stdout")
     .option("--no-sync-duckdb", "skip DuckDB sinks for this replay")
-    .addHelpText("after", "\nExample:\n  sluice replay behavioral_events --run 20260301T020000Z_3fa9c1")
+    .option(
+      "--skip-transforms",
+      "replay through the contract and dedup only (quarantined rows were stored after the transforms ran)",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  sluice replay behavioral_events --run 20260301T020000Z_3fa9c1\n  sluice replay transactions --run 20260301T020000Z_3fa9c1 --skip-transforms",
+    )
     .action(
       action(async (pipeline: string, flags: ReplayFlags) => {
         const loaded = await loadFromFlags(flags);
@@ -33,6 +41,7 @@ export function register(program: Command): void {
           log: createLogger(),
           progress,
           ...(flags.syncDuckdb === false ? { syncDuckdb: false } : {}),
+          ...(flags.skipTransforms ? { skipTransforms: true } : {}),
         });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(result.record, null, 2)}\n`);

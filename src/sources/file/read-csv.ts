@@ -1,15 +1,16 @@
-import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { FileSourceConfig } from "../../config/spec.js";
 import { ident, literal } from "../../engine/sql.js";
 import { SluiceError } from "../../errors.js";
 import type { RunContext } from "../../runner/run-context.js";
+import { BufferedWriter } from "./buffered-writer.js";
 import { type CsvRecord, readCsvRecords } from "./csv-record-reader.js";
 import type { FileBatch } from "./file-batch.js";
 import type { InputFile } from "./resolve-files.js";
 import { scanCsvRecords } from "./scan-csv-records.js";
 import { scratchDir } from "./scratch-dir.js";
 import { createPositionedView, projection } from "./source-positions.js";
+import { UnparseableFile } from "./unparseable-file.js";
 
 /** Helper column of the careful path: `<file index>:<line>` of each record. */
 const POS = "__sluice_pos";
@@ -87,30 +88,19 @@ async function readCareful(ctx: RunContext, files: readonly InputFile[], options
   const { engine } = ctx;
   const scratch = await scratchDir(engine);
   try {
-    const badPath = join(scratch.path, "unparseable.jsonl");
-    const bad = await BufferedWriter.open(badPath);
+    const bad = await UnparseableFile.create(scratch.path);
     const cleanPaths: string[] = [];
     let written = 0;
-    let rejected = 0;
-    try {
-      for (const [i, file] of files.entries()) {
-        const cleanPath = join(scratch.path, `clean-${i}.csv`);
-        cleanPaths.push(cleanPath);
-        const counts = await cleanFile(file, i, cleanPath, options, bad);
-        written += counts.good;
-        rejected += counts.bad;
-      }
-    } finally {
-      await bad.close();
+    for (const [i, file] of files.entries()) {
+      const cleanPath = join(scratch.path, `clean-${i}.csv`);
+      cleanPaths.push(cleanPath);
+      written += await cleanFile(file, i, cleanPath, options, bad);
     }
+    const rejected = bad.rows;
+    const unparseable = ctx.tmpName("file_unparseable");
+    await bad.load(engine, unparseable);
 
     const table = ctx.tmpName("file_data");
-    const unparseable = ctx.tmpName("file_unparseable");
-    await engine.run(
-      `CREATE TABLE ${unparseable} AS SELECT * FROM read_json(${literal(badPath)}, format = 'newline_delimited',
-         records = true, columns = {'_source_pos': 'VARCHAR', '_raw': 'VARCHAR', '_error': 'VARCHAR'})`,
-      "extract",
-    );
     const displays = `[${files.map((f) => literal(f.display)).join(", ")}]`;
     const posExpr = (col: string) =>
       `${displays}[split_part(${col}, ':', 1)::INTEGER + 1] || ':' || split_part(${col}, ':', 2)`;
@@ -164,21 +154,20 @@ async function readCareful(ctx: RunContext, files: readonly InputFile[], options
 
 /**
  * Splits one file into records; writes the well-formed ones (with a header)
- * to `cleanPath` prefixed by `<index>:<line>`, the others as JSON lines to
- * `bad`. Returns how many records went each way.
+ * to `cleanPath` prefixed by `<index>:<line>`, the others to `bad`.
+ * Returns the number of well-formed records.
  */
 async function cleanFile(
   file: InputFile,
   index: number,
   cleanPath: string,
   options: CsvOptions,
-  bad: BufferedWriter,
-): Promise<{ good: number; bad: number }> {
-  const out = await BufferedWriter.open(cleanPath);
+  bad: UnparseableFile,
+): Promise<number> {
+  const out = await BufferedWriter.create(cleanPath);
   const delimiter = options.delimiter;
   let expected: number | undefined;
   let good = 0;
-  let rejected = 0;
   let headerPending = options.header;
   try {
     await readCsvRecords(file.path, delimiter, options.quote, async (r: CsvRecord) => {
@@ -198,9 +187,7 @@ async function cleanFile(
       const error =
         r.quoteError ?? (expected !== undefined && r.fields !== expected ? fieldCount(expected, r) : undefined);
       if (error) {
-        const entry = { _source_pos: `${file.display}:${r.line}`, _raw: r.raw.toString("utf8"), _error: error };
-        await bad.write(Buffer.from(`${JSON.stringify(entry)}\n`));
-        rejected++;
+        await bad.add(`${file.display}:${r.line}`, r.raw.toString("utf8"), error);
         return;
       }
       if (expected === undefined) {
@@ -213,10 +200,12 @@ async function cleanFile(
       await out.write(Buffer.from(`${index}:${r.line}${delimiter}`), r.raw, NEWLINE);
       good++;
     });
+    // A file with no header and no good record still gets one, so every scratch file has the position column.
+    if (expected === undefined) await out.write(Buffer.from(`${POS}\n`));
   } finally {
     await out.close();
   }
-  return { good, bad: rejected };
+  return good;
 }
 
 function fieldCount(expected: number, r: CsvRecord): string {
@@ -313,38 +302,6 @@ function checkDialect(options: CsvOptions): void {
 }
 
 const NEWLINE = Buffer.from("\n");
-
-/** Appends buffers to a file in large writes. */
-class BufferedWriter {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private constructor(private readonly fh: FileHandle) {}
-
-  static async open(path: string): Promise<BufferedWriter> {
-    return new BufferedWriter(await open(path, "w"));
-  }
-
-  /** Copies the buffers (callers may reuse them) and writes when 4 MB have gathered. */
-  async write(...bufs: Buffer[]): Promise<void> {
-    for (const b of bufs) {
-      this.parts.push(Buffer.from(b));
-      this.size += b.length;
-    }
-    if (this.size >= 4 << 20) await this.flush();
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    await this.fh.close();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.size === 0) return;
-    await this.fh.write(Buffer.concat(this.parts, this.size));
-    this.parts = [];
-    this.size = 0;
-  }
-}
 
 function describeFiles(files: readonly InputFile[]): string {
   return files.length === 1 ? files[0]!.display : `${files.length} files`;

@@ -5,10 +5,13 @@ import { literal } from "../../engine/sql.js";
 import { SluiceError } from "../../errors.js";
 import type { RunContext } from "../../runner/run-context.js";
 import type { FileBatch } from "./file-batch.js";
+import { readLines } from "./read-lines.js";
+import { lineOf, type RecordLayout } from "./record-layout.js";
 import type { InputFile } from "./resolve-files.js";
 import { scanJsonlLines } from "./scan-jsonl-lines.js";
 import { scratchDir } from "./scratch-dir.js";
 import { createPositionedView, positionalView } from "./source-positions.js";
+import { UnparseableFile } from "./unparseable-file.js";
 
 /** Column read when the records have no keys at all; never shown. */
 const NO_COLUMNS = "__sluice_no_columns";
@@ -16,17 +19,20 @@ const NO_COLUMNS = "__sluice_no_columns";
 /**
  * Reads newline-delimited JSON files into the engine (SPEC section 5, file).
  *
- * Fast path, taken when every non-blank line is a JSON object: one pass of
- * DuckDB's `read_ndjson_objects` collects the keys of all records (so a key
- * that first appears on line 900 000 is still a column), a Node pass over the
- * bytes finds blank lines (for line numbers), then `read_json` loads the
- * table. Positions come from the table's rowid. Any refusal by DuckDB, or a
- * record count that disagrees with the line scan, switches to the careful path.
+ * Both paths start with a Node pass over the bytes that finds the non-blank
+ * lines (for line numbers) and, in parallel, one DuckDB pass collecting the
+ * keys of all records, so a key that first appears on line 900 000 is still a
+ * column (skipped with `extra_columns: drop`, where only contract keys matter).
  *
- * Careful path: the files are read as lines (`read_text`), lines that are not
- * JSON objects go to `unparseable` with their line number, the good lines are
- * written to a scratch file and read like the fast path, and positions are
- * joined back row by row.
+ * Fast path, when every non-blank line is a JSON object: `read_json` loads
+ * the table; positions come from its rowid.
+ *
+ * Careful path, when DuckDB refuses a line: `read_ndjson_objects` with
+ * `ignore_errors` gives one row per non-blank line (NULL for malformed
+ * ones), aligned with the Node scan; lines that are not JSON objects go to
+ * `unparseable` with their line number and raw text; the good ones are
+ * turned into columns (`from_json`) or, without a contract, written to a
+ * scratch file and read like the fast path so types come out the same.
  *
  * Types: with a contract every column is VARCHAR (nested values as JSON
  * text); the contract stage casts. Without one, DuckDB's detected types on
@@ -34,25 +40,36 @@ const NO_COLUMNS = "__sluice_no_columns";
  * does not fit, so one odd value never fails the read.
  */
 export async function readJsonl(ctx: RunContext, files: readonly InputFile[]): Promise<FileBatch> {
-  const fast = await readFast(ctx, files);
-  if (typeof fast !== "string") return fast;
-  ctx.log.info(`file source: DuckDB refused the JSON (${firstLine(fast)}); reading line by line`);
-  return readCareful(ctx, files);
-}
-
-/** Fast path; returns why it gave up instead of a batch when the files need the careful path. */
-async function readFast(ctx: RunContext, files: readonly InputFile[]): Promise<FileBatch | string> {
-  const { engine } = ctx;
   const paths = files.map((f) => f.path);
   const [layouts, keys] = await Promise.all([
     Promise.all(paths.map((p) => scanJsonlLines(p))),
-    needsKeyScan(ctx.contract) ? scanKeys(ctx, paths).catch((err: unknown) => err as Error) : undefined,
+    needsKeyScan(ctx.contract)
+      ? scanKeys(ctx, `read_ndjson_objects(${pathList(paths)})`, "json").catch((err: unknown) => err as Error)
+      : undefined,
   ]);
-  if (keys instanceof Error) return keys.message;
+  const fast = keys instanceof Error ? keys.message : await readFast(ctx, files, layouts, keys);
+  if (typeof fast !== "string") return fast;
+  ctx.log.info(`file source: DuckDB refused the JSON (${firstLine(fast)}); reading line by line`);
+  return readCareful(ctx, files, layouts);
+}
+
+/** Fast path; returns why it gave up instead of a batch when the files need the careful path. */
+async function readFast(
+  ctx: RunContext,
+  files: readonly InputFile[],
+  layouts: readonly RecordLayout[],
+  keys: KeyScan | undefined,
+): Promise<FileBatch | string> {
+  const { engine } = ctx;
   const records = layouts.reduce((n, l) => n + l.records, 0);
   if (keys && keys.records !== records) return `${keys.records} JSON values on ${records} non-blank lines`;
   const table = ctx.tmpName("file_data");
-  const loaded = await loadJsonTable(ctx, table, paths, keys?.keys).catch((err: unknown) => err as Error);
+  const loaded = await loadJsonTable(
+    ctx,
+    table,
+    files.map((f) => f.path),
+    keys?.keys,
+  ).catch((err: unknown) => err as Error);
   if (isOwnError(loaded)) throw loaded;
   if (loaded instanceof Error) return loaded.message;
   const rows = await engine.count(table);
@@ -61,105 +78,144 @@ async function readFast(ctx: RunContext, files: readonly InputFile[]): Promise<F
     return `${rows} records read from ${records} non-blank lines`;
   }
   const relation = ctx.tmpName("file");
-  await createPositionedView(
-    engine,
-    relation,
-    table,
-    files.map((f, i) => ({ display: f.display, layout: layouts[i]! })),
-    { hide: [NO_COLUMNS] },
-  );
+  await createPositionedView(engine, relation, table, fileRecords(files, layouts), { hide: [NO_COLUMNS] });
   return { relation, rows, readPath: "fast" };
 }
 
-async function readCareful(ctx: RunContext, files: readonly InputFile[]): Promise<FileBatch> {
+async function readCareful(
+  ctx: RunContext,
+  files: readonly InputFile[],
+  layouts: readonly RecordLayout[],
+): Promise<FileBatch> {
   const { engine } = ctx;
+  const records = layouts.reduce((n, l) => n + l.records, 0);
+  // One row per non-blank line, in file order: the JSON text (minified), or NULL when it does not parse.
   const lines = ctx.tmpName("file_lines");
-  const displays = `[${files.map((f) => literal(f.display)).join(", ")}]`;
-  await engine.run(`CREATE TABLE ${lines} (f INTEGER, n BIGINT, line VARCHAR)`, "extract");
-  for (const [i, file] of files.entries()) {
-    try {
-      await engine.run(
-        `INSERT INTO ${lines} SELECT ${i}, generate_subscripts(s, 1), unnest(s)
-           FROM (SELECT string_split(content, chr(10)) AS s FROM read_text(${literal(file.path)}))`,
-        "extract",
-      );
-    } catch (err) {
-      throw new SluiceError(`cannot read ${file.display} as text: ${firstLine((err as Error).message)}`, {
-        component: "source.file",
-        stage: "extract",
-        hint: "JSONL files must be UTF-8 text (files over 4 GB must be split)",
-        cause: err,
-      });
-    }
+  await engine.run(
+    `CREATE TABLE ${lines} AS SELECT json::VARCHAR AS j
+       FROM read_ndjson_objects(${pathList(files.map((f) => f.path))}, ignore_errors = true)`,
+    "extract",
+  );
+  const read = await engine.count(lines);
+  if (read !== records) {
+    throw new SluiceError(`found ${read} JSON lines where ${describeFiles(files)} has ${records} non-blank lines`, {
+      component: "source.file",
+      stage: "extract",
+      hint: "this is a bug in sluice's file source; please report it with a sample of the file",
+    });
   }
-  // One row per non-blank line, in file order, with why it is not a record (NULL when it is one).
-  const classified = ctx.tmpName("file_classified");
-  await engine.run(
-    `CREATE TABLE ${classified} AS
-       SELECT f, n, rtrim(line, chr(13)) AS line,
-              CASE WHEN NOT json_valid(line) THEN 'malformed JSON'
-                   WHEN json_type(line) <> 'OBJECT' THEN 'expected a JSON object, found ' ||
-                     CASE json_type(line) WHEN 'ARRAY' THEN 'an array' WHEN 'VARCHAR' THEN 'a string'
-                          WHEN 'BOOLEAN' THEN 'a boolean' WHEN 'NULL' THEN 'null' ELSE 'a number' END
-              END AS err
-         FROM ${lines}
-        WHERE trim(line, ' ' || chr(9) || chr(13)) <> ''`,
-    "extract",
-  );
-  await engine.run(`DROP TABLE ${lines}`, "extract");
-  const unparseable = ctx.tmpName("file_unparseable");
-  await engine.run(
-    `CREATE TABLE ${unparseable} AS
-       SELECT ${displays}[f + 1] || ':' || n AS _source_pos, line AS _raw, err AS _error
-         FROM ${classified} WHERE err IS NOT NULL`,
-    "extract",
-  );
-  const positions = ctx.tmpName("file_pos");
-  await engine.run(
-    `CREATE TABLE ${positions} AS SELECT ${displays}[f + 1] || ':' || n AS _source_pos FROM ${classified} WHERE err IS NULL`,
-    "extract",
-  );
+  const positioned = ctx.tmpName("file_lines_pos");
+  await createPositionedView(engine, positioned, lines, fileRecords(files, layouts));
+  const good = "j IS NOT NULL AND starts_with(j, '{')";
+
   const scratch = await scratchDir(engine);
   try {
-    // Valid JSON has no raw control characters, so \x01 as delimiter and no quote write each line verbatim.
-    const clean = join(scratch.path, "clean.jsonl");
-    await engine.run(
-      `COPY (SELECT line FROM ${classified} WHERE err IS NULL) TO ${literal(clean)}
-         (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\u0001')`,
-      "extract",
-    );
-    await engine.run(`DROP TABLE ${classified}`, "extract");
-    const keys = needsKeyScan(ctx.contract) ? await scanKeys(ctx, [clean]) : undefined;
-    const table = ctx.tmpName("file_data");
-    await loadJsonTable(ctx, table, [clean], keys?.keys).catch((err: unknown) => {
-      if (isOwnError(err)) throw err;
-      throw new SluiceError(`cannot load the well-formed lines of ${describeFiles(files)}: ${firstLine(String(err))}`, {
-        component: "source.file",
-        stage: "extract",
-        cause: err,
+    const unparseable = ctx.tmpName("file_unparseable");
+    const bad = await collectBadLines(ctx, lines, good, files, layouts, scratch.path);
+    await bad.load(engine, unparseable);
+
+    const keys = needsKeyScan(ctx.contract) ? await scanKeys(ctx, `${lines} WHERE ${good}`, "j") : undefined;
+    const relation = ctx.tmpName("file");
+    let rows: number;
+    if (ctx.contract) {
+      // Every column VARCHAR: from_json never fails a conversion to text, so no value is lost.
+      const names = contractColumns(ctx.contract, keys?.keys);
+      const structure = JSON.stringify(Object.fromEntries(names.map((k) => [k, "VARCHAR"])));
+      const values = names.length > 0 ? `unnest(from_json(j, ${literal(structure)})), ` : "";
+      await engine.run(
+        `CREATE TABLE ${relation} AS SELECT ${values}_source_pos FROM ${positioned} WHERE ${good}`,
+        "extract",
+      );
+      rows = await engine.count(relation);
+    } else {
+      // Detected types: the good lines go through read_json like the fast path, positions joined back.
+      const clean = join(scratch.path, "clean.jsonl");
+      await engine.run(
+        `COPY (SELECT j FROM ${lines} WHERE ${good}) TO ${literal(clean)}
+           (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\u0001')`,
+        "extract",
+      );
+      const positions = ctx.tmpName("file_pos");
+      await engine.run(`CREATE TABLE ${positions} AS SELECT _source_pos FROM ${positioned} WHERE ${good}`, "extract");
+      const table = ctx.tmpName("file_data");
+      await loadJsonTable(ctx, table, [clean], keys?.keys).catch((err: unknown) => {
+        if (isOwnError(err)) throw err;
+        throw new SluiceError(
+          `cannot load the well-formed lines of ${describeFiles(files)}: ${firstLine(String(err))}`,
+          {
+            component: "source.file",
+            stage: "extract",
+            cause: err,
+          },
+        );
       });
-    });
-    const rows = await engine.count(table);
-    const expected = await engine.count(positions);
-    if (rows !== expected) {
-      throw new SluiceError(`read ${rows} records from ${expected} well-formed lines`, {
+      rows = await engine.count(table);
+      await positionalView(engine, relation, table, positions, undefined, { hide: [NO_COLUMNS] });
+    }
+    if (rows + bad.rows !== records) {
+      throw new SluiceError(`read ${rows} records and ${bad.rows} unparseable lines from ${records} non-blank lines`, {
         component: "source.file",
         stage: "extract",
         hint: "this is a bug in sluice's file source; please report it with a sample of the file",
       });
     }
-    const relation = ctx.tmpName("file");
-    await positionalView(engine, relation, table, positions, undefined, { hide: [NO_COLUMNS] });
-    const bad = await engine.count(unparseable);
     return {
       relation,
       rows,
       readPath: "careful",
-      ...(bad > 0 ? { unparseable: { relation: unparseable, rows: bad } } : {}),
+      ...(bad.rows > 0 ? { unparseable: { relation: unparseable, rows: bad.rows } } : {}),
     };
   } finally {
     scratch.dispose();
   }
+}
+
+/** The lines that are not JSON objects, with their position, raw text (read back from the file) and reason. */
+async function collectBadLines(
+  ctx: RunContext,
+  lines: string,
+  good: string,
+  files: readonly InputFile[],
+  layouts: readonly RecordLayout[],
+  dir: string,
+): Promise<UnparseableFile> {
+  const bad = await ctx.engine.all<{ k: bigint | number; kind: string | null }>(
+    `SELECT rowid AS k, CASE WHEN j IS NULL THEN NULL ELSE json_type(j) END AS kind
+       FROM ${lines} WHERE NOT (${good}) ORDER BY rowid`,
+    "extract",
+  );
+  // Global record index (rows are in file order) -> file and line.
+  const byFile = new Map<number, { line: number; kind: string | null }[]>();
+  let f = 0;
+  let start = 0;
+  for (const b of bad) {
+    const k = Number(b.k);
+    while (k >= start + layouts[f]!.records) start += layouts[f++]!.records;
+    const entries = byFile.get(f) ?? [];
+    entries.push({ line: lineOf(layouts[f]!, k - start), kind: b.kind });
+    byFile.set(f, entries);
+  }
+  const out = await UnparseableFile.create(dir);
+  for (const [f, entries] of byFile) {
+    const raw = await readLines(
+      files[f]!.path,
+      entries.map((e) => e.line),
+    );
+    for (const e of entries) {
+      await out.add(`${files[f]!.display}:${e.line}`, raw.get(e.line) ?? "", reason(e.kind));
+    }
+  }
+  return out;
+}
+
+function reason(kind: string | null): string {
+  if (kind === null) return "malformed JSON";
+  const found: Record<string, string> = { ARRAY: "an array", VARCHAR: "a string", BOOLEAN: "a boolean", NULL: "null" };
+  return `expected a JSON object, found ${found[kind] ?? "a number"}`;
+}
+
+function fileRecords(files: readonly InputFile[], layouts: readonly RecordLayout[]) {
+  return files.map((f, i) => ({ display: f.display, layout: layouts[i]! }));
 }
 
 /** With `extra_columns: drop` only the contract's keys are read; otherwise every key of every record. */
@@ -168,22 +224,22 @@ function needsKeyScan(contract: ContractSpec | undefined): boolean {
 }
 
 interface KeyScan {
-  /** Every top-level key, in the order records list them. */
+  /** Every top-level key, in source order. */
   readonly keys: string[];
   /** JSON values read (one per non-blank line). */
   readonly records: number;
 }
 
 /**
- * One pass over the files collecting the distinct key lists of the records.
- * Throws (DuckDB's message) when a line is not valid JSON.
+ * One pass collecting the distinct key lists of the records of `from` (a
+ * FROM clause whose column `column` holds one JSON value per record).
+ * Throws (DuckDB's message) when a value is not valid JSON.
  */
-async function scanKeys(ctx: RunContext, paths: readonly string[]): Promise<KeyScan> {
+async function scanKeys(ctx: RunContext, from: string, column: string): Promise<KeyScan> {
   const { engine } = ctx;
   const groups = ctx.tmpName("file_keys");
   await engine.run(
-    `CREATE TEMP TABLE ${groups} AS SELECT json_keys(json) AS keys, count(*) AS n
-       FROM read_ndjson_objects(${pathList(paths)}) GROUP BY ALL`,
+    `CREATE TEMP TABLE ${groups} AS SELECT json_keys(${column}) AS keys, count(*) AS n FROM ${from} GROUP BY ALL`,
     "extract",
   );
   try {
@@ -200,6 +256,14 @@ async function scanKeys(ctx: RunContext, paths: readonly string[]): Promise<KeyS
   } finally {
     await engine.run(`DROP TABLE ${groups}`, "extract");
   }
+}
+
+/** Columns read under a contract: every key found, in source order, then contract columns no record has. */
+function contractColumns(contract: ContractSpec, keys: readonly string[] | undefined): string[] {
+  const names = [...(keys ?? [])];
+  for (const c of Object.keys(contract.columns)) if (!names.includes(c)) names.push(c);
+  assertDistinctIgnoringCase(names);
+  return names;
 }
 
 /**
@@ -221,10 +285,7 @@ async function loadJsonTable(
       "extract",
     );
   if (contract) {
-    const names = [...(keys ?? [])];
-    for (const c of Object.keys(contract.columns)) if (!names.includes(c)) names.push(c);
-    assertDistinctIgnoringCase(names);
-    await read(names.map((n) => [n, "VARCHAR"] as const));
+    await read(contractColumns(contract, keys).map((n) => [n, "VARCHAR"] as const));
     return;
   }
   const names = keys ?? [];

@@ -44,3 +44,17 @@ export class LayoutBuilder {
     return { records: this.count, segments: this.segments };
   }
 }
+
+/** Physical line of record `r` (0-based) of a file. */
+export function lineOf(layout: RecordLayout, r: number): number {
+  const segs = layout.segments;
+  let lo = 0;
+  let hi = segs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (segs[mid]!.record <= r) lo = mid;
+    else hi = mid - 1;
+  }
+  const s = segs[lo]!;
+  return s.line + (r - s.record);
+}

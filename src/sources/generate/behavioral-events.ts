@@ -1,5 +1,5 @@
 import type { Dataset, DatasetSqlContext } from "./dataset.js";
-import { dimensionCuids } from "./dimension-ids.js";
+import { dimensionCuids, randomDigits } from "./dimension-ids.js";
 import type { GenerationPlan } from "./generation-plan.js";
 import {
   frameSql,
@@ -11,7 +11,7 @@ import {
   timestampSql,
   withMissingSql,
 } from "./row-frame.js";
-import { BASE36, cuidSql, hashSql, pickSql, unitSql, weightedIndexSql } from "./sql-random.js";
+import { BASE36, hashSql, pickSql, unitSql, weightedIndexSql } from "./sql-random.js";
 
 /** The eventType enum; the SQL works with the 0-based index into this list. */
 export const EVENT_TYPES = [
@@ -34,6 +34,7 @@ const [LESSON_STARTED, LESSON_COMPLETED, QUIZ_ANSWERED, CARD_REVIEWED, SESSION_S
 /** Mean durationMs per event type (exponential), in EVENT_TYPES order. */
 const MEAN_DURATION_MS = [1500, 480000, 18000, 7000, 800, 1200000, 3000, 12000];
 const LESSONS = 240;
+const RANDOM_SUFFIXES = 997;
 const CARDS_PER_LESSON = 12;
 /** Positions are cut into blocks of this many rows, each holding two sessions (12 events on average). */
 const BLOCK = 24;
@@ -159,16 +160,23 @@ function behavioralEventsSql(plan: GenerationPlan, ctx: DatasetSqlContext): stri
 
   const bad = (kind: number, broken: string, good: string) =>
     hasBad ? `CASE WHEN bad = ${kind} THEN ${broken} ELSE ${good} END` : good;
+  const positionDigit = pickSql([...BASE36.slice(0, BLOCK)], "pos");
   const eventType = pickSql(EVENT_TYPES, "et", ctx.enums && !hasBad);
   const columns: [string, string][] = [
-    ["id", bad(3, "concat('evt_', substr(sid_prefix, 2, 20))", `concat(sid_prefix, ${pickSql([...BASE36.slice(0, BLOCK)], "pos")})`)],
+    ["id", bad(3, `concat('EVT', substr(sid_prefix, 2), ${positionDigit})`, `concat(sid_prefix, ${positionDigit})`)],
     ["userId", "uid_str"],
-    ["sessionId", `concat(sid_prefix, ${pickSql([...BASE36.slice(BLOCK)], `(${hashSql("sess", s, 9)} % ${36 - BLOCK})::INTEGER`)})`],
-    ["eventType", bad(0, pickSql(["lesson_finished", "LESSON_STARTED", "quiz_submitted", "unknown"], "k10 % 4"), eventType)],
+    [
+      "sessionId",
+      `concat(sid_prefix, ${pickSql([...BASE36.slice(BLOCK)], `(${hashSql("sess", s, 9)} % ${36 - BLOCK})::INTEGER`)})`,
+    ],
+    [
+      "eventType",
+      bad(0, pickSql(["lesson_finished", "LESSON_STARTED", "quiz_submitted", "unknown"], "k10 % 4"), eventType),
+    ],
     ["eventData", `${eventData}[${eventDataIndex} + 1]`],
     ["timestamp", timestampSql("ts_ms")],
     ["experimentPhase", `CASE WHEN enrolled THEN ${pickSql(EXPERIMENT_PHASES, "phase", ctx.enums)} END`],
-    ["lessonId", pickSql(lessonIds, "sess_lesson")],
+    ["lessonId", pickSql(lessonIds, "sess_lesson", ctx.enums)],
     ["cardId", pickSql(cardIds, "card")],
     ["durationMs", bad(1, `-1 - ${duration}`, duration)],
     ["score", bad(4, `1.01 + round(${u(22)}, 2)`, score)],
@@ -178,12 +186,23 @@ function behavioralEventsSql(plan: GenerationPlan, ctx: DatasetSqlContext): stri
     ["updatedAt", timestampSql(updatedMs)],
   ];
   const select = columns.map(([name, expr], k) => `${withMissingSql(plan, name, expr, k)} AS "${name}"`);
-  // A session's ids share its 24-character prefix ('c', 8 digits of the
-  // session's start ms, the session number, the user's fingerprint, 7 random
-  // digits); an event id ends in its position (0..n), the session id in o..z.
+  // A session's ids share its 24-character prefix: 'c', 8 digits of the
+  // session's nominal start ms (its first position's share of the window), 4 of
+  // the session number (these 13 are unique per session), then 11 random digits
+  // from a list of 997 (cheaper per row than a second base-36 conversion). An
+  // event id ends in its position in the session (0..n), the session id in o..z.
   const sessionMs = `${start} + (first_pos * ${plan.spanMs / n})::BIGINT`;
-  const sessionPrefix = `lower(concat('c', to_base((${sessionMs}) % ${36n ** 8n} * 1679616 + sess % 1679616, 36, 12),
-      to_base((${hashSql("uid", s, 10)} % 1679616)::BIGINT * ${36n ** 7n} + (${hashSql("sess", s, 8)} % ${36n ** 7n})::BIGINT, 36, 11)))`;
+  const sessionPrefix = `concat('c', lower(to_base((${sessionMs}) % ${36n ** 8n} * 1679616 + sess % 1679616, 36, 12)), ${pickSql(
+    randomDigits(s, 8, RANDOM_SUFFIXES, 11),
+    `(${hashSql("sess", s, 8)} % ${RANDOM_SUFFIXES})::INTEGER`,
+  )})`;
+  // A user id: signup time (within two years before the window) and counter
+  // (unique per user), then 12 random digits from a list of 997.
+  const signupMs = `${start} - (${u(11, "uid")} * 63072000000)::BIGINT`;
+  const userIdSql = `concat('c', lower(to_base((${signupMs}) % ${36n ** 8n} * 1679616 + uid % 1679616, 36, 12)), ${pickSql(
+    randomDigits(s, 12, RANDOM_SUFFIXES, 12),
+    `(uid % ${RANDOM_SUFFIXES})::INTEGER`,
+  )})`;
   const phaseOf = (ms: string) => `least(3, greatest(0, ((${ms} - ${start}) * 4) // ${plan.spanMs}))::INTEGER`;
   const middleEvent = weightedIndexSql(u(2), [3, 9, 26, 38, 0, 0, 12, 7]);
 
@@ -224,7 +243,7 @@ enriched AS (
     ${u(15, "uid")} >= 0.05 AS enrolled,
     CASE WHEN et IN (${CARD_REVIEWED}, ${QUIZ_ANSWERED}, ${HINT_REQUESTED})
       THEN sess_lesson * ${CARDS_PER_LESSON} + (${hashSql("src", s, 25)} % ${CARDS_PER_LESSON})::BIGINT END AS card,
-    ${cuidSql(`${start} - (${u(11, "uid")} * 63072000000)::BIGINT`, "uid", hashSql("uid", s, 12), hashSql("uid", s, 13))} AS uid_str,
+    ${userIdSql} AS uid_str,
     ${sessionPrefix} AS sid_prefix
   FROM typed
 )

@@ -83,7 +83,10 @@ function customerEventsSql(plan: GenerationPlan, ctx: DatasetSqlContext): string
     WHEN 5 THEN concat('{"orderId":"o-', src::VARCHAR, '","revenue":', round(${price} * (1 + k10 % 3), 2), ',"currency":"USD"}')
     WHEN 6 THEN concat('{"method":"', ${pickSql(["password", "google", "apple", "magic_link"], "k10 % 4")}, '"}')
     ELSE concat('{"plan":"', ${pickSql(["free", "free", "free", "plus", "pro"], "k10 % 5")}, '"}') END`;
-  const zone = weightedIndexSql(u(6, "uid"), ZONES.map((z) => z[1]));
+  const zone = weightedIndexSql(
+    u(6, "uid"),
+    ZONES.map((z) => z[1]),
+  );
   const offsets = ZONES.map((z) => z[0] ?? 0);
   const suffixes = ZONES.map(([m]) =>
     m === null

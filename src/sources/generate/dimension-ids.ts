@@ -39,3 +39,8 @@ export function dimensionCuids(
       `c${base36(tsMs(k), 8)}${base36(k + counterBase, 4)}${base36(fingerprint, 4)}${base36(mix64(seed, salt, k), 8)}`,
   );
 }
+
+/** `count` strings of `width` random base-36 digits from (seed, salt, k). */
+export function randomDigits(seed: number, salt: number, count: number, width: number): string[] {
+  return Array.from({ length: count }, (_, k) => base36(mix64(seed, salt, k), width));
+}

@@ -1,10 +1,10 @@
 import { statSync } from "node:fs";
 import { extname } from "node:path";
 import type { Engine } from "../../engine/engine.js";
+import { literal } from "../../engine/sql.js";
 import { ConfigError, SluiceError } from "../../errors.js";
 import { asidePath, publish, removeQuietly } from "../../util/atomic.js";
 import { redactSecrets } from "../../util/redact.js";
-import { literal } from "../../engine/sql.js";
 import { type GenerationQuery, generationQuery, withPositions } from "./generate-dataset.js";
 import type { GenerateOptions, GenerationPlan } from "./generation-plan.js";
 

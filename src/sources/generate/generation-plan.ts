@@ -90,7 +90,8 @@ export function planGeneration(
     );
   }
   const users = options.users ?? Math.min(100_000, Math.max(1, Math.ceil(rows / 50)));
-  if (!Number.isSafeInteger(users) || users < 1) throw new ConfigError(`users: expected a whole number >= 1, got ${users}`);
+  if (!Number.isSafeInteger(users) || users < 1)
+    throw new ConfigError(`users: expected a whole number >= 1, got ${users}`);
   const chaos = resolveChaos(options.chaos ?? {}, seed, dataset);
   return {
     dataset: options.dataset,

@@ -1,14 +1,6 @@
 import type { Dataset, DatasetSqlContext } from "./dataset.js";
 import type { GenerationPlan } from "./generation-plan.js";
-import {
-  frameSql,
-  invalidKindSql,
-  latenessMsSql,
-  msAtSql,
-  tauSql,
-  timestampSql,
-  withMissingSql,
-} from "./row-frame.js";
+import { frameSql, invalidKindSql, latenessMsSql, msAtSql, tauSql, timestampSql, withMissingSql } from "./row-frame.js";
 import { hashSql, pickSql, unitSql, weightedIndexSql } from "./sql-random.js";
 
 export const PUBSUB_PARTITIONS = 12;
@@ -64,7 +56,7 @@ function pubsubSql(plan: GenerationPlan, ctx: DatasetSqlContext): string {
     '}')`;
   const columns: [string, string][] = [
     ["message_id", uuid],
-    ["partition", bad(2, "-1", `(${hashSql("key")} % ${PUBSUB_PARTITIONS})::INTEGER`)],
+    ["partition", bad(2, "-1", `(${hashSql("key", s, 12)} % ${PUBSUB_PARTITIONS})::INTEGER`)],
     ["key", "key"],
     ["value", bad(0, `left(${value}, 17)`, bad(1, "'{}'", value))],
     ["created_at", timestampSql("created_ms")],

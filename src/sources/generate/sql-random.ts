@@ -1,3 +1,5 @@
+import { mix64 } from "./dimension-ids.js";
+
 /**
  * SQL snippets for deterministic pseudo-random values, evaluated by DuckDB
  * per row. Every value is a pure function of its arguments through DuckDB's
@@ -8,9 +10,18 @@
  * the generators themselves (never user text).
  */
 
-/** A UBIGINT hash of the arguments: `hash(i, seed, salt)`. */
-export function hashSql(...args: (string | number | bigint)[]): string {
-  return `hash(${args.join(", ")})`;
+/**
+ * A UBIGINT pseudo-random value for `key` (an SQL expression, or several
+ * separated by commas), independent for each (seed, salt).
+ *
+ * DuckDB combines the hashes of several arguments by XOR, so
+ * `hash(x, seed, 1)` and `hash(x, seed, 2)` differ by a constant and their
+ * high bits are correlated. Here the key's hash is XORed with a well-mixed
+ * constant of (seed, salt) and hashed again: murmur's finalizer makes the
+ * streams of different salts independent.
+ */
+export function hashSql(key: string, seed: number, salt: number): string {
+  return `hash(xor(hash(${key}), ${mix64(seed, salt, 0)}::UBIGINT))`;
 }
 
 /** A DOUBLE uniform in [0, 1) from 53 bits of `hashExpr`. */
@@ -30,19 +41,6 @@ export function base36Sql(value: string, width: number): string {
 
 /** Base-36 digits for one character: `alphabet[k]` for 0 <= k < 36. */
 export const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz";
-
-/**
- * A cuid-shaped id (`c` + 24 of [a-z0-9]) laid out like cuid v1: 8 digits of
- * the creation time in ms, a 4-digit counter, a 4-digit fingerprint and 8
- * random digits. Arguments are SQL integer expressions (hashes allowed);
- * each is reduced to its width. Two base-36 conversions and one lower():
- * about 170 ns per row.
- */
-export function cuidSql(tsMs: string, counter: string, fingerprint: string, random: string): string {
-  const head = `((${tsMs}) % ${36n ** 8n})::BIGINT * 1679616 + ((${counter}) % 1679616)::BIGINT`;
-  const tail = `((${fingerprint}) % 1679616)::BIGINT * ${36n ** 8n} + ((${random}) % ${36n ** 8n})::BIGINT`;
-  return `lower(concat('c', to_base(${head}, 36, 12), to_base(${tail}, 36, 12)))`;
-}
 
 /**
  * `CASE` yielding the 0-based index of a choice drawn from `unit` (a [0,1)

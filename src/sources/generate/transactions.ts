@@ -1,14 +1,6 @@
 import type { Dataset, DatasetSqlContext } from "./dataset.js";
 import type { GenerationPlan } from "./generation-plan.js";
-import {
-  frameSql,
-  invalidKindSql,
-  latenessMsSql,
-  msAtSql,
-  tauSql,
-  timestampSql,
-  withMissingSql,
-} from "./row-frame.js";
+import { frameSql, invalidKindSql, latenessMsSql, msAtSql, tauSql, timestampSql, withMissingSql } from "./row-frame.js";
 import { hashSql, pickSql, unitSql, weightedIndexSql } from "./sql-random.js";
 
 export const CURRENCIES = ["USD", "EUR", "GBP", "CAD", "JPY", "AUD"] as const;
@@ -123,13 +115,23 @@ function transactionsSql(plan: GenerationPlan, ctx: DatasetSqlContext): string {
       ),
     ],
     ["merchant", pickSql(names, "m", ctx.enums)],
-    ["mcc", bad(3, pickSql(["54x1", "999", "05411", "MCC"], "k10 % 4"), pickSql(MERCHANTS.map((x) => x[1]), "m"))],
+    [
+      "mcc",
+      bad(
+        3,
+        pickSql(["54x1", "999", "05411", "MCC"], "k10 % 4"),
+        pickSql(
+          MERCHANTS.map((x) => x[1]),
+          "m",
+        ),
+      ),
+    ],
     [
       "description",
       `concat(${pickSql(
         MERCHANTS.map((x) => x[3]),
         "m",
-      )}, ' #', lpad((${hashSql("m", "account", s, 8)} % 2000)::VARCHAR, 4, '0'), ' ', ${pickSql(CITIES, `(${hashSql("account", s, 9)} % ${CITIES.length})::INTEGER`)})`,
+      )}, ' #', lpad((${hashSql("m, account", s, 8)} % 2000)::VARCHAR, 4, '0'), ' ', ${pickSql(CITIES, `(${hashSql("account", s, 9)} % ${CITIES.length})::INTEGER`)})`,
     ],
     ["timestamp", timestampSql("ts_ms")],
   ];
@@ -143,7 +145,10 @@ placed AS (
     ${invalidKindSql(plan, 5)} AS bad,
     (${hashSql("src", s, 3)} % 10)::INTEGER AS k10,
     least(${plan.users - 1}, floor(${plan.users} * ${u(2)} * ${u(2)}))::BIGINT AS account,
-    ${weightedIndexSql(u(4), MERCHANTS.map((x) => x[4]))} AS m
+    ${weightedIndexSql(
+      u(4),
+      MERCHANTS.map((x) => x[4]),
+    )} AS m
   FROM frame
 ),
 timed AS (

@@ -62,6 +62,22 @@ export async function findTable(
       sql: `${client.escapeIdentifier(row.schema)}.${client.escapeIdentifier(row.name)}`,
     };
   }
+  if (schema) {
+    const known = await client.query<{ name: string }>(
+      "SELECT nspname AS name FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
+    );
+    const names = known.rows.map((r) => r.name);
+    if (!names.includes(schema)) {
+      const near = suggest(schema, names);
+      const err = new SluiceError(`schema "${schema}" does not exist in ${where}`, {
+        component: "source:postgres",
+        stage: "extract",
+        hint: `${near ? `did you mean "${near}"? ` : ""}set \`schema\` or the URL's ?schema= to one of: ${names.slice(0, 20).join(", ")}`,
+      });
+      Object.assign(err, { code: "3F000" });
+      throw err;
+    }
+  }
   const existing = await client.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY 1 LIMIT 2000`,

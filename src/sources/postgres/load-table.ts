@@ -132,7 +132,7 @@ export async function loadIntoPostgres(
     return { description: `${parsed.display} ${label}`, rows, ...(warning ? { warning } : {}) };
   } catch (err) {
     if (client) await client.query("ROLLBACK").catch(() => undefined);
-    throw toPgSluiceError(err, { ...errorContext, doing: `loading ${label}` });
+    throw toPgSluiceError(err, { ...errorContext, doing: `loading ${label} into` });
   } finally {
     if (client) await closeSession(client);
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ export interface PgErrorContext {
   readonly display: string;
   /** Password to scrub from any text that reaches the user. */
   readonly password: string | undefined;
-  /** What sluice was doing, e.g. `exporting public."BehavioralEvent"`. */
+  /** What sluice was doing, a phrase the URL completes: `connecting to`, `exporting public."BehavioralEvent" from`. */
   readonly doing?: string;
 }
 
@@ -114,10 +114,12 @@ export function toPgSluiceError(err: unknown, ctx: PgErrorContext): SluiceError 
   const raw = err instanceof Error ? err.message || code || err.name : String(err);
   const transient = isTransientPgError(err);
   const detail = (err as { detail?: string } | undefined)?.detail;
-  const where = ctx.doing ? `${ctx.doing} from ${ctx.display}` : ctx.display;
+  const where = `${ctx.doing ?? "talking to"} ${ctx.display}`;
   const message = scrubSecrets(`${where}: ${raw}${code && !raw.includes(code) ? ` (${code})` : ""}`, ctx.password);
   let hint = code ? HINTS[code] : undefined;
-  if (!hint && transient) hint = "the connection failed or was interrupted; sluice retries per `retries`";
+  if (!hint && transient) {
+    hint = "the server refused or dropped the connection: is it running and reachable? A run retries per `retries`";
+  }
   if (!hint && code === "ENOTFOUND") hint = "the host name of the URL does not resolve";
   if (detail) hint = `${hint ? `${hint}; ` : ""}server detail: ${detail}`;
   // The cause is not attached: driver errors carry the connection parameters.

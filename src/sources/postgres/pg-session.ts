@@ -5,7 +5,9 @@ import type { PostgresUrl } from "./connection-url.js";
 /**
  * Session settings every sluice connection runs with, so values arrive in
  * the one text form the DuckDB side parses: timestamps in UTC with ISO
- * dates, `postgres` intervals, hex bytea, exact floats, UTF-8.
+ * dates, `postgres` intervals, hex bytea, exact floats, UTF-8. Like pg_dump,
+ * an export is not cut short by the role's statement or idle-in-transaction
+ * timeouts (the export transaction idles while DuckDB loads a range).
  */
 const SESSION_SETTINGS = [
   "SET TimeZone = 'UTC'",
@@ -14,6 +16,8 @@ const SESSION_SETTINGS = [
   "SET bytea_output = 'hex'",
   "SET extra_float_digits = 3",
   "SET client_encoding = 'UTF8'",
+  "SET statement_timeout = 0",
+  "SET idle_in_transaction_session_timeout = 0",
 ].join("; ");
 
 /**

@@ -238,6 +238,10 @@ describe("PostgresSource table candidates, filters and errors", () => {
     expect(user.result.rows).toBe(7);
     expect(user.result.extent).toBe("append");
     expect(user.result.nextState).toBeUndefined();
+    // --user-id alone: the user's whole history, whatever window the pipeline configures.
+    const windowed = { table: "behavioral_events", cursor: "timestamp", mode: "window" as const, days: 2 };
+    expect((await extract(windowed, { options: { userId: "u1" } })).result.rows).toBe(7);
+    expect((await extract(windowed, { options: { userId: "u1", days: 10.5 } })).result.rows).toBe(4);
     const days = await extract(
       { table: "behavioral_events", cursor: "timestamp", mode: "full" },
       { options: { days: 5.5 } },

@@ -47,8 +47,9 @@ interface ExportTarget {
  * Modes: `full`; `window` (`days` back on `cursor` from the run's start);
  * `incremental` (rows after the committed (cursor, key) watermark, or within
  * `lookback` of it). `--full`, `--incremental`, `--days N` and `--user-id ID`
- * override the mode for one run; a `--user-id` export is a delta for that
- * user and leaves the watermark where it is.
+ * override the mode for one run; `--user-id ID` exports that user's history
+ * (all of it, or the `--days` window) as a delta merged into the targets, and
+ * leaves the watermark where it is.
  *
  * Contract: the relation holds every exported row with its faithful DuckDB
  * type (see columnTransfer) plus `_source_pos` (`id=<key>`); nextState (the
@@ -73,56 +74,16 @@ export class PostgresSource implements Source {
     const mode = effectiveMode(this.config, ctx.options);
     const errorContext = { component: COMPONENT, stage: "extract", display: url.display, password: url.password };
     let client: pg.Client | undefined;
-    let doing = "connecting";
+    let doing = "connecting to";
     try {
       client = await openSession(url);
       await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      doing = "reading the catalog";
+      doing = "reading the catalog of";
       const target = await this.resolveTarget(client, url);
-      doing = `exporting ${target.label}`;
-      const byName = new Map(target.columns.map((c) => [c.name, c]));
-      const selected = this.selectedColumns(target, byName);
-      const key = this.keyColumns(target, byName, await this.catalogKey(client, target));
-      const cursor = this.cursorColumn(mode, byName);
-
-      const filters: string[] = [];
-      for (const [name, value] of Object.entries(this.config.where ?? {})) {
-        filters.push(equalsFilter(need(byName, name, "where", target.label), value));
-      }
-      const userColumn = ctx.options.userId !== undefined ? userIdColumn(byName, target.label) : undefined;
-      if (userColumn) filters.push(equalsFilter(userColumn, ctx.options.userId!));
-      let detail = "all rows";
-      if (mode === "window") {
-        const days = ctx.options.days ?? this.config.days;
-        if (days === undefined) throw configError("mode `window` needs `days` (or --days N)");
-        filters.push(windowFilter(cursor!, days, ctx.startedAt));
-        detail = `last ${days} days on "${cursor!.name}"`;
-      }
+      doing = `exporting ${target.label} from`;
+      const { selected, key, cursor, filters, detail, userColumn } = await this.planExport(client, target, mode, ctx);
       const selectedNames = new Set(selected.map((c) => c.name));
       const keyNames = key.map((k) => k.name);
-      if (mode === "incremental") {
-        for (const c of [cursor!, ...key]) {
-          if (!selectedNames.has(c.name)) {
-            throw configError(
-              `incremental mode needs column "${c.name}" (cursor or key) in \`columns\``,
-              "add it to `columns`, or remove `columns` to export them all",
-            );
-          }
-        }
-        const mark = readWatermark(ctx.state, cursor!.name, keyNames);
-        if (mark) {
-          filters.push(incrementalFilter(cursor!, key, mark, this.config.lookback));
-          detail = `after "${cursor!.name}" = ${mark.cursor}${mark.key.length ? ` (key ${mark.key.join(", ")})` : ""}${this.config.lookback ? `, lookback ${this.config.lookback}` : ""}`;
-        } else {
-          detail = "first incremental run: all rows";
-        }
-        if (key.length === 0 && !this.config.lookback) {
-          ctx.log.warn(
-            `${target.label} has no primary key and \`key\` is not set: rows sharing the last cursor value are re-read each run (dedup absorbs them)`,
-          );
-        }
-      }
-      if (userColumn) detail += `, ${userColumn.name} = ${ctx.options.userId}`;
 
       const ranges = await this.blockRanges(client, target, mode, userColumn !== undefined);
       const snapshot =
@@ -169,6 +130,64 @@ export class PostgresSource implements Source {
     } finally {
       if (client) await closeSession(client);
     }
+  }
+
+  /**
+   * What one export reads: the columns, the key and cursor columns, and the
+   * filters (`where`, `--user-id`, the window or the watermark) with a phrase
+   * describing them for the log.
+   */
+  private async planExport(client: pg.Client, target: ExportTarget, mode: Mode, ctx: RunContext) {
+    const byName = new Map(target.columns.map((c) => [c.name, c]));
+    const selected = this.selectedColumns(target, byName);
+    const key = this.keyColumns(target, byName, await this.catalogKey(client, target));
+    const cursor = this.cursorColumn(mode, byName);
+    const filters: string[] = [];
+    for (const [name, value] of Object.entries(this.config.where ?? {})) {
+      filters.push(equalsFilter(need(byName, name, "where", target.label), value));
+    }
+    const userId = ctx.options.userId;
+    const userColumn = userId !== undefined ? userIdColumn(byName, target.label) : undefined;
+    if (userColumn) filters.push(equalsFilter(userColumn, userId!));
+
+    let detail = "all rows";
+    if (mode === "window") {
+      const days = ctx.options.days ?? this.config.days;
+      if (days === undefined) throw configError("mode `window` needs `days` (or --days N)");
+      filters.push(windowFilter(cursor!, days, ctx.startedAt));
+      detail = `last ${days} days on "${cursor!.name}"`;
+    }
+    if (mode === "incremental") {
+      const names = new Set(selected.map((c) => c.name));
+      for (const c of [cursor!, ...key]) {
+        if (!names.has(c.name)) {
+          throw configError(
+            `incremental mode needs column "${c.name}" (cursor or key) in \`columns\``,
+            "add it to `columns`, or remove `columns` to export them all",
+          );
+        }
+      }
+      const mark = readWatermark(
+        ctx.state,
+        cursor!.name,
+        key.map((k) => k.name),
+      );
+      const lookback = this.config.lookback;
+      if (mark) {
+        filters.push(incrementalFilter(cursor!, key, mark, lookback));
+        const after = `${mark.cursor}${mark.key.length ? ` (key ${mark.key.join(", ")})` : ""}`;
+        detail = `after "${cursor!.name}" = ${after}${lookback ? `, lookback ${lookback}` : ""}`;
+      } else {
+        detail = "first incremental run: all rows";
+      }
+      if (key.length === 0 && !lookback) {
+        ctx.log.warn(
+          `${target.label} has no primary key and \`key\` is not set: rows sharing the last cursor value are re-read each run (dedup absorbs them)`,
+        );
+      }
+    }
+    if (userColumn) detail += `, ${userColumn.name} = ${userId}`;
+    return { selected, key, cursor, filters, detail, userColumn };
   }
 
   /** `sluice check`: connects, finds the table (or describes the query) and reports its size. */
@@ -300,11 +319,15 @@ export class PostgresSource implements Source {
   }
 }
 
-/** `--full` > `--incremental` > `--days N` (a window) > the configured mode. */
+/**
+ * `--full` > `--incremental` > `--days N` (a window) > the configured mode;
+ * `--user-id` alone exports that user's whole history (full).
+ */
 export function effectiveMode(config: PostgresSourceConfig, options: RunOptions): Mode {
   if (options.full) return "full";
   if (options.incremental) return "incremental";
   if (options.days !== undefined) return "window";
+  if (options.userId !== undefined) return "full";
   return config.mode;
 }
 

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import type { AlertConfig } from "../config/spec.js";
+import type { RunRecord } from "../runner/run-record.js";
+import { alertRuleProblems, evaluateAlerts } from "./evaluate-alerts.js";
+
+function record(over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    run_id: "r1",
+    pipeline: "events",
+    status: "succeeded",
+    processing_type: "batch",
+    started_at: "2026-01-01T00:00:00.000Z",
+    finished_at: "2026-01-01T00:00:05.000Z",
+    attempts: 1,
+    source: "x",
+    rows: {
+      extracted: 100,
+      filtered: 0,
+      valid: 97,
+      quarantined: 3,
+      duplicates: 10,
+      duplicates_dropped: 10,
+      written: 87,
+    },
+    outputs: [],
+    durations_ms: {},
+    metrics: {
+      validation_pass_rate: 0.97,
+      null_rate: { experimentPhase: 0.95, userId: 0 },
+      unique: { userId: 3 },
+      row_count_delta: -0.6,
+      duplicate_rate: 0.1,
+    },
+    alerts: [],
+    warnings: [],
+    ...over,
+  };
+}
+
+const rules: AlertConfig[] = [
+  { metric: "validation_pass_rate", below: 1 },
+  { metric: "row_count_delta", above: 0.5 },
+  { metric: "null_rate.experimentPhase", above: 0.9 },
+  { metric: "unique.userId", below: 5 },
+  { metric: "duplicate_rate", above: 0.2 },
+  { metric: "duration_ms", above: 4000 },
+  { metric: "failed", above: 0 },
+];
+
+describe("evaluateAlerts", () => {
+  it("fires the rules a succeeded run crosses, with a readable message", () => {
+    const fired = evaluateAlerts(rules, record(), { failedOnly: false });
+    expect(fired.map((a) => `${a.metric} ${a.rule} ${a.value}`)).toEqual([
+      "validation_pass_rate below 1 0.97",
+      "row_count_delta above 0.5 0.6",
+      "null_rate.experimentPhase above 0.9 0.95",
+      "unique.userId below 5 3",
+      "duration_ms above 4000 5000",
+    ]);
+    expect(fired[1]!.message).toBe("events: row_count_delta = 0.6 is above 0.5 (run r1)");
+  });
+
+  it("a failed run fires only `failed`; a first run has no row_count_delta", () => {
+    const failed = record({ status: "failed" });
+    expect(evaluateAlerts(rules, failed, { failedOnly: true }).map((a) => a.metric)).toEqual(["failed"]);
+    const first = record({ metrics: { ...record().metrics, row_count_delta: null } });
+    expect(evaluateAlerts(rules, first, { failedOnly: false }).map((a) => a.metric)).not.toContain("row_count_delta");
+  });
+
+  it("measures duration up to now while the record is not finished", () => {
+    const started = new Date(Date.now() - 10_000).toISOString();
+    const open = record({ started_at: started, finished_at: started });
+    const [a] = evaluateAlerts([{ metric: "duration_ms", above: 5000 }], open, { failedOnly: false });
+    expect(a?.value).toBeGreaterThanOrEqual(10_000);
+  });
+});
+
+describe("alertRuleProblems", () => {
+  it("names rules that can never fire", () => {
+    const problems = alertRuleProblems(
+      [
+        { metric: "null_rate.experimentPhse", above: 0.9 },
+        { metric: "pass_rate", below: 1 },
+        { metric: "unique.userId" },
+        { metric: "unique.userId", below: 2 },
+      ],
+      record(),
+    );
+    expect(problems).toEqual([
+      "alert on `null_rate.experimentPhse`: the run wrote no column `experimentPhse` (null_rate has: experimentPhase, userId)",
+      expect.stringContaining("alert on `pass_rate`: unknown metric"),
+      "alert on `unique.userId` has neither `below` nor `above`: it never fires",
+    ]);
+  });
+});

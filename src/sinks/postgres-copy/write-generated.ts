@@ -1,0 +1,16 @@
+import type { GeneratedOutputWriter } from "../../sources/generate/generated-output.js";
+import { parsePostgresUrl } from "../../sources/postgres/connection-url.js";
+import { loadIntoPostgres } from "../../sources/postgres/load-table.js";
+
+/**
+ * `sluice generate DATASET --out postgres://user:pw@host:5432/db?table=NAME[&schema=S]`:
+ * loads the generated rows with COPY FROM (see loadIntoPostgres: the table is
+ * created with the dataset's types, camelCase names kept, primary key on `id`,
+ * replaced in one transaction). The table name defaults to the dataset's name.
+ */
+export const writeGenerated: GeneratedOutputWriter = async ({ engine, query, target }) => {
+  const table = parsePostgresUrl(target, "generate").table ?? query.dataset.name;
+  const result = await loadIntoPostgres(engine, `(${query.sql})`, target, table);
+  if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
+  return { location: result.description, format: "postgres", rows: result.rows };
+};
