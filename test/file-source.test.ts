@@ -357,11 +357,16 @@ describe("file source: CSV", () => {
     expect((await bad.unparseable()).map((x) => x._source_pos)).toEqual(["nh-bad.csv:2"]);
   });
 
-  it("a header-only file gives its columns and no rows", async () => {
-    const dir = project({ "h.csv": "id,name\n" });
+  it("a header-only file gives its columns and no rows; an empty file invents none", async () => {
+    const dir = project({ "h.csv": "id,name\n", "zero.csv": "" });
     const r = await extract(dir, { path: "h.csv" }, contract3);
     expect(r.result.rows).toBe(0);
     expect((await r.columns()).map((c) => c.name)).toEqual(["id", "name", "score", "_source_pos"]);
+    const zero = await extract(dir, { path: "zero.csv" });
+    expect(zero.result.rows).toBe(0);
+    expect((await zero.columns()).map((c) => c.name)).toEqual(["_source_pos"]);
+    const zeroWithContract = await extract(dir, { path: "zero.csv" }, contract3);
+    expect((await zeroWithContract.columns()).map((c) => c.name)).toEqual(["id", "name", "score", "_source_pos"]);
   });
 });
 

@@ -17,7 +17,9 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
         if (err.hint) process.stderr.write(`hint: ${redactSecrets(err.hint)}\n`);
         process.exitCode = err.exitCode;
       } else {
-        process.stderr.write(`internal error: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+        process.stderr.write(
+          `internal error: ${redactSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`,
+        );
         process.exitCode = 1;
       }
     }

@@ -9,7 +9,11 @@ export function formatRows(rows: Record<string, unknown>[], format: "table" | "c
   }
   if (columns.length === 0) return "(no rows)\n";
   const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((row) => row[i]!.length))));
-  const line = (vals: string[]) => vals.map((v, i) => v.slice(0, 60).padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.slice(0, 60).padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return `${[line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")}\n(${rows.length} rows)\n`;
 }
 

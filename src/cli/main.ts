@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { register as registerCheck } from "./commands/check.js";
 import { register as registerGenerate } from "./commands/generate.js";
+import { register as registerQuarantine } from "./commands/quarantine.js";
 import { register as registerQuery } from "./commands/query.js";
+import { register as registerReplay } from "./commands/replay.js";
 import { register as registerRun } from "./commands/run.js";
 import { register as registerRuns } from "./commands/runs.js";
 import { register as registerSchema } from "./commands/schema.js";
@@ -17,7 +19,16 @@ const program = new Command()
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
 
-for (const register of [registerRun, registerGenerate, registerQuery, registerRuns, registerCheck, registerSchema]) {
+for (const register of [
+  registerRun,
+  registerGenerate,
+  registerQuery,
+  registerRuns,
+  registerQuarantine,
+  registerReplay,
+  registerCheck,
+  registerSchema,
+]) {
   register(program);
 }
 

@@ -12,10 +12,13 @@ export function formatSummary(r: RunRecord): string {
         `${n(r.rows.duplicates)} duplicates (${n(r.rows.duplicates_dropped)} dropped), ${n(r.rows.written)} written`,
     );
   }
-  if (r.status === "succeeded" && r.rows.extracted === 0) lines.push("  the source had no rows: outputs hold the schema only");
+  if (r.status === "succeeded" && r.rows.extracted === 0)
+    lines.push("  the source had no rows: outputs hold the schema only");
   for (const o of r.outputs) {
     const size = o.bytes !== undefined ? `, ${(o.bytes / 1024 / 1024).toFixed(1)} MiB` : "";
-    lines.push(`  ${o.status === "written" ? "->" : "!!"} ${o.sink}: ${o.path ?? o.table ?? ""} (${n(o.rows)} rows${size})`);
+    lines.push(
+      `  ${o.status === "written" ? "->" : "!!"} ${o.sink}: ${o.path ?? o.table ?? ""} (${n(o.rows)} rows${size})`,
+    );
   }
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   if (r.quarantine_path) lines.push(`  quarantine: ${r.quarantine_path}`);

@@ -37,7 +37,9 @@ describe("loadConfigText", () => {
     expect(p.source).toMatchObject({ type: "generate", rows: 100 });
     expect(loaded.dataDir).toBe("/srv/app/data");
     expect(loaded.warehousePath).toBe("/srv/app/data/duckdb/analytics.duckdb");
-    expect(loadConfigText(base, "/x/sluice.yaml", { env: { ROWS: "7" } }).config.pipelines.events!.source).toMatchObject({
+    expect(
+      loadConfigText(base, "/x/sluice.yaml", { env: { ROWS: "7" } }).config.pipelines.events!.source,
+    ).toMatchObject({
       rows: 7,
     });
   });
@@ -53,7 +55,9 @@ describe("loadConfigText", () => {
   it("suggests the closest enum value", () => {
     const text = base.replace("compression: snappy", "compression: snapy");
     const err = errorOf(() => loadConfigText(text, "sluice.yaml", { env: {} }));
-    expect(err.message).toMatch(/sluice\.yaml:13:22: .*expected one of snappy \| zstd \| gzip \| none, got "snapy", did you mean `snappy`\?/);
+    expect(err.message).toMatch(
+      /sluice\.yaml:13:22: .*expected one of snappy \| zstd \| gzip \| none, got "snapy", did you mean `snappy`\?/,
+    );
   });
 
   it("reports a missing variable at its position", () => {
@@ -71,8 +75,13 @@ describe("loadConfigText", () => {
   });
 
   it("checks references across fields: contract names, merge needs order_by", () => {
-    const text = base.replace('    validation: "off"', "    contract: behavioural_event\n    dedup: { strategy: merge, key: [id] }");
-    const err = errorOf(() => loadConfigText(`contracts:\n  behavioral_event:\n    columns: {}\n${text}`, "c.yaml", { env: {} }));
+    const text = base.replace(
+      '    validation: "off"',
+      "    contract: behavioural_event\n    dedup: { strategy: merge, key: [id] }",
+    );
+    const err = errorOf(() =>
+      loadConfigText(`contracts:\n  behavioral_event:\n    columns: {}\n${text}`, "c.yaml", { env: {} }),
+    );
     expect(err.message).toContain("contract `behavioural_event` is not defined, did you mean `behavioral_event`?");
     expect(err.message).toContain("needs `order_by");
   });

@@ -163,29 +163,42 @@ function semanticChecks(config: SluiceConfig): { at: PropertyKey[]; message: str
     }
     const { strategy, key, order_by } = p.dedup;
     if (strategy !== "none" && !(key && key.length)) {
-      out.push({ at: ["pipelines", name, "dedup"], message: `dedup strategy \`${strategy}\` needs \`key: [column, ...]\`` });
+      out.push({
+        at: ["pipelines", name, "dedup"],
+        message: `dedup strategy \`${strategy}\` needs \`key: [column, ...]\``,
+      });
     }
     if (strategy === "merge" && !order_by) {
-      out.push({ at: ["pipelines", name, "dedup"], message: "dedup strategy `merge` needs `order_by: column` (latest wins)" });
+      out.push({
+        at: ["pipelines", name, "dedup"],
+        message: "dedup strategy `merge` needs `order_by: column` (latest wins)",
+      });
     }
     if (p.schedule) {
       try {
         new Cron(p.schedule, { paused: true });
       } catch (err) {
-        out.push({ at: ["pipelines", name, "schedule"], message: `invalid cron expression: ${(err as Error).message}` });
+        out.push({
+          at: ["pipelines", name, "schedule"],
+          message: `invalid cron expression: ${(err as Error).message}`,
+        });
       }
     }
     for (const dep of p.after ?? []) {
       if (!config.pipelines[dep]) {
         const s = suggest(dep, pipelines);
-        out.push({ at: ["pipelines", name, "after"], message: `unknown pipeline \`${dep}\`${s ? `, did you mean \`${s}\`?` : ""}` });
+        out.push({
+          at: ["pipelines", name, "after"],
+          message: `unknown pipeline \`${dep}\`${s ? `, did you mean \`${s}\`?` : ""}`,
+        });
       }
     }
     p.sinks.forEach((sink, i) => {
       if (sink.type === "duckdb" && sink.mode === "view" && !p.sinks.slice(0, i).some((s) => s.type === "parquet")) {
         out.push({
           at: ["pipelines", name, "sinks", i, "mode"],
-          message: "a duckdb sink in `mode: view` reads Parquet files: put a parquet sink before it, or use `mode: table`",
+          message:
+            "a duckdb sink in `mode: view` reads Parquet files: put a parquet sink before it, or use `mode: table`",
         });
       }
     });
@@ -196,7 +209,11 @@ function semanticChecks(config: SluiceConfig): { at: PropertyKey[]; message: str
   return out;
 }
 
-function substituteEnv(doc: Document, env: NodeJS.ProcessEnv, problem: (offset: number | undefined, msg: string) => void) {
+function substituteEnv(
+  doc: Document,
+  env: NodeJS.ProcessEnv,
+  problem: (offset: number | undefined, msg: string) => void,
+) {
   const pattern = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
   visit(doc, {
     Scalar(_key, node) {

@@ -36,10 +36,12 @@ function unwrap(schema: AnySchema | undefined, value: unknown): AnySchema | unde
     } else if (def.type === "union") {
       const options = def.options as AnySchema[];
       const tag = value && typeof value === "object" ? (value as Record<string, unknown>).type : undefined;
-      const objects = options.map((o) => unwrap(o, value)).filter((o): o is AnySchema => {
-        const d = o?._zod.def as unknown as Record<string, unknown> | undefined;
-        return d?.type === "object";
-      });
+      const objects = options
+        .map((o) => unwrap(o, value))
+        .filter((o): o is AnySchema => {
+          const d = o?._zod.def as unknown as Record<string, unknown> | undefined;
+          return d?.type === "object";
+        });
       const byTag = objects.find((o) => {
         const shape = (o._zod.def as unknown as { shape: Record<string, AnySchema> }).shape;
         const t = shape.type?._zod.def as unknown as { type: string; values?: unknown[] } | undefined;

@@ -3,6 +3,7 @@ import { ident, literal } from "../engine/sql.js";
 import { ConfigError, SluiceError, ValidationFailedError } from "../errors.js";
 import type { RunContext } from "../runner/run-context.js";
 import { isFailMarker } from "../transforms/markers.js";
+import { protectsPii } from "../transforms/pii.js";
 import { asidePath, publish, removeQuietly } from "../util/atomic.js";
 import { type CompiledContract, compileContract, contractName, SOURCE_POS, SOURCE_ROW } from "./compile-contract.js";
 import { naturalOrder, quarantineFile, quarantineRelPath, reportFile } from "./quarantine-file.js";
@@ -121,7 +122,7 @@ export async function validateBatch(
     return { valid: await validView(undefined), validRows: inputRows, quarantinedRows: 0 };
   }
 
-  const failures = failuresRelation(failing, unp);
+  const failures = failuresRelation(failing, unp, rawTextOf(ctx));
   if (mode === "strict") {
     const reportPath = reportFile(ctx.dataDir, ctx.pipeline, ctx.runId);
     await writeAside(reportPath, (aside) =>
@@ -162,7 +163,7 @@ export async function validateBatch(
   }
   if (unp) {
     parts.push(
-      `SELECT _source_pos::VARCHAR AS _source_pos, _raw::VARCHAR AS _raw, [{'column': NULL::VARCHAR, 'rule': 'unparseable', 'value': _raw::VARCHAR, 'detail': _error::VARCHAR}] AS _failures, ${literal(ctx.runId)} AS _run_id, now() AS _quarantined_at FROM ${unp.relation}`,
+      `SELECT _source_pos::VARCHAR AS _source_pos, ${rawTextOf(ctx)} AS _raw, [{'column': NULL::VARCHAR, 'rule': 'unparseable', 'value': ${rawTextOf(ctx)}, 'detail': _error::VARCHAR}] AS _failures, ${literal(ctx.runId)} AS _run_id, now() AS _quarantined_at FROM ${unp.relation}`,
     );
   }
   await writeAside(target, (aside) =>
@@ -266,7 +267,18 @@ async function findFailures(
 }
 
 /** SQL over every failure, one row each: row_key, column, rule, value, detail, source_pos (+ a tiebreak). */
-function failuresRelation(failing: string | undefined, unp: { relation: string } | undefined): string {
+/**
+ * The raw text of an unparseable record as written to quarantine and reports. When a `pii` step
+ * protects columns, the raw line could hold those values in clear, so it is replaced by a notice:
+ * the record is still counted and quarantined (with its position), never written in clear.
+ */
+function rawTextOf(ctx: RunContext): string {
+  return protectsPii(ctx.pipelineConfig.transforms)
+    ? "'<withheld: this pipeline hashes PII, so the raw text of an unparseable record is not kept>'::VARCHAR"
+    : "_raw::VARCHAR";
+}
+
+function failuresRelation(failing: string | undefined, unp: { relation: string } | undefined, rawText: string): string {
   const parts: string[] = [];
   if (failing) {
     parts.push(
@@ -276,7 +288,7 @@ function failuresRelation(failing: string | undefined, unp: { relation: string }
   }
   if (unp) {
     parts.push(
-      `SELECT _source_pos::VARCHAR AS row_key, NULL::VARCHAR AS "column", 'unparseable' AS rule, _raw::VARCHAR AS value, _error::VARCHAR AS detail, _source_pos::VARCHAR AS source_pos, 0 AS __sluice_i FROM ${unp.relation}`,
+      `SELECT _source_pos::VARCHAR AS row_key, NULL::VARCHAR AS "column", 'unparseable' AS rule, ${rawText} AS value, _error::VARCHAR AS detail, _source_pos::VARCHAR AS source_pos, 0 AS __sluice_i FROM ${unp.relation}`,
     );
   }
   return parts.join(" UNION ALL ");

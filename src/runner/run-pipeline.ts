@@ -8,7 +8,8 @@ import { Engine } from "../engine/engine.js";
 import { ident } from "../engine/sql.js";
 import { asSluiceError, SluiceError, ValidationFailedError } from "../errors.js";
 import { computeMetrics } from "../quality/compute-metrics.js";
-import { evaluateAlerts } from "../quality/evaluate-alerts.js";
+import { alertRuleProblems, evaluateAlerts } from "../quality/evaluate-alerts.js";
+import { sendAlertWebhooks } from "../quality/send-alert-webhooks.js";
 import { createSink } from "../sinks/registry.js";
 import type { SinkOutput } from "../sinks/sink.js";
 import { createSource } from "../sources/registry.js";
@@ -130,6 +131,10 @@ export async function runPipeline(
       record.alerts.push(...evaluateAlerts(pipelineConfig.alerts, record, { failedOnly: true }));
     }
     for (const a of record.alerts) log.warn(`alert: ${a.message}`);
+    for (const w of await sendAlertWebhooks(pipelineConfig.alerts, record.alerts, record)) {
+      record.warnings.push(w);
+      log.warn(w);
+    }
     ledger.save(record);
   }
   return record;
@@ -201,6 +206,7 @@ async function runAttempt(
     record.rows.valid = validated.validRows;
     record.rows.quarantined = validated.quarantinedRows;
     if (validated.quarantinePath) record.quarantine_path = validated.quarantinePath;
+    record.warnings.push(...(validated.warnings ?? []));
 
     const sinks = pipelineConfig.sinks
       .filter((s) => !(s.type === "duckdb" && options.syncDuckdb === false))
@@ -214,7 +220,9 @@ async function runAttempt(
 
     const final = ctx.tmpName("final");
     await timed("lineage", async () => {
-      const cols = (await engine.columns(deduped.relation)).map((c) => c.name).filter((c) => c !== "_source_pos");
+      const cols = (await engine.columns(deduped.relation))
+        .map((c) => c.name)
+        .filter((c) => c !== "_source_pos" && c !== "_source_row");
       await engine.run(
         `CREATE TABLE ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM (SELECT ${cols.map(ident).join(", ")} FROM ${deduped.relation})`,
         "lineage",
@@ -235,6 +243,7 @@ async function runAttempt(
 
     record.metrics = await timed("metrics", () => computeMetrics(ctx, final, record, ledger.lastSucceeded(pipeline)));
     record.alerts = evaluateAlerts(pipelineConfig.alerts, record, { failedOnly: false });
+    record.warnings.push(...alertRuleProblems(pipelineConfig.alerts, record));
 
     if (extracted.nextState) {
       const next = { ...ctx.state, ...extracted.nextState };

@@ -13,7 +13,10 @@ export function register(program: Command): void {
     .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
     .option("--json", "print the records as JSON")
     .option("--limit <n>", "show the newest N runs", "20")
-    .addHelpText("after", "\nExamples:\n  sluice runs behavioral_events\n  sluice runs show 20260301T020000Z_3fa9c1 --json")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  sluice runs behavioral_events\n  sluice runs show 20260301T020000Z_3fa9c1 --json",
+    )
     .action(
       action(async (pipeline: string | undefined, flags: { config?: string; json?: boolean; limit: string }) => {
         const loaded = await loadFromFlags(flags);
@@ -52,7 +55,10 @@ export function register(program: Command): void {
           });
         }
         process.stdout.write(flags.json ? `${JSON.stringify(record, null, 2)}\n` : formatSummary(record));
-        if (!flags.json) process.stdout.write(`  durations_ms: ${JSON.stringify(record.durations_ms)}\n  metrics: ${JSON.stringify(record.metrics)}\n`);
+        if (!flags.json)
+          process.stdout.write(
+            `  durations_ms: ${JSON.stringify(record.durations_ms)}\n  metrics: ${JSON.stringify(record.metrics)}\n`,
+          );
         return 0;
       }),
     );

@@ -12,7 +12,10 @@ export function register(program: Command): void {
   program
     .command("schema")
     .description("Print the JSON Schema of sluice.yaml (for editor completion and checks).")
-    .addHelpText("after", "\nExample:\n  sluice schema > sluice.schema.json   # then: # yaml-language-server: $schema=./sluice.schema.json")
+    .addHelpText(
+      "after",
+      "\nExample:\n  sluice schema > sluice.schema.json   # then: # yaml-language-server: $schema=./sluice.schema.json",
+    )
     .action(
       action(async () => {
         process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);

@@ -18,11 +18,17 @@ export async function withWarehouse<T>(
   if (!opts.readOnly) mkdirSync(dirname(file), { recursive: true });
   const alias = ctx.tmpName("wh");
   await ctx.engine.run(`ATTACH ${literal(file)} AS ${ident(alias)}${opts.readOnly ? " (READ_ONLY)" : ""}`, "sync");
+  const detach = () => ctx.engine.run(`DETACH ${ident(alias)}`, "sync");
+  let result: T;
   try {
-    return await fn(alias);
-  } finally {
-    await ctx.engine.run(`DETACH ${ident(alias)}`, "sync");
+    result = await fn(alias);
+  } catch (err) {
+    // The first error is the one worth reporting; a failing detach must not hide it.
+    await detach().catch(() => undefined);
+    throw err;
   }
+  await detach();
+  return result;
 }
 
 /**
@@ -34,11 +40,11 @@ export async function inTransaction(ctx: RunContext, fn: () => Promise<void>): P
   await ctx.engine.run("BEGIN TRANSACTION", "sync");
   try {
     await fn();
+    await ctx.engine.run("COMMIT", "sync");
   } catch (err) {
     await ctx.engine.run("ROLLBACK", "sync").catch(() => undefined);
     throw err;
   }
-  await ctx.engine.run("COMMIT", "sync");
 }
 
 /** The process holding a DuckDB file's lock, from DuckDB's "Conflicting lock is held in X (PID n)" message. */

@@ -46,7 +46,7 @@ export async function readCsvRecords(
   path: string,
   delimiter: string,
   quote: string,
-  onRecord: (record: CsvRecord) => void | Promise<void>,
+  onRecord: (record: CsvRecord) => void | Promise<void> | undefined,
 ): Promise<void> {
   const d = delimiter.charCodeAt(0);
   const q = quote === "" ? -1 : quote.charCodeAt(0);
@@ -95,18 +95,24 @@ export async function readCsvRecords(
           continue;
         }
         const lineEnd = nl === -1 || nl >= winLen ? winLen : nl;
-        await onRecord({
+        const pending = onRecord({
           line,
           raw: win.subarray(start, trimCr(win, start, lineEnd)),
           fields: parsed.fields,
           quoteError: parsed.quoteError,
         });
+        if (pending) await pending;
         pos += lineEnd + 1 - start;
         line += 1;
         continue;
       }
       if (!parsed.blank) {
-        await onRecord({ line, raw: win.subarray(start, trimCr(win, start, parsed.end)), fields: parsed.fields });
+        const pending = onRecord({
+          line,
+          raw: win.subarray(start, trimCr(win, start, parsed.end)),
+          fields: parsed.fields,
+        });
+        if (pending) await pending;
       }
       pos += parsed.next - start;
       line += 1 + parsed.innerNewlines;

@@ -58,12 +58,23 @@ async function readFast(
   );
   const unclosed = scans.findIndex((s) => s.unterminated);
   if (unclosed >= 0) return `a quoted field in ${files[unclosed]!.display} is never closed`;
+  // Files without a single line (not even a header) have no columns: DuckDB would invent `column0`.
+  const used = files.map((f, i) => ({ file: f, scan: scans[i]! })).filter((x) => x.scan.headerLine || x.scan.records);
+  const relation = ctx.tmpName("file");
+  if (used.length === 0) {
+    const cols = projection([], { addNull: Object.keys(ctx.contract?.columns ?? {}) });
+    await engine.run(
+      `CREATE VIEW ${relation} AS SELECT ${[...cols, "NULL::VARCHAR AS _source_pos"].join(", ")} WHERE false`,
+      "extract",
+    );
+    return { relation, rows: 0, readPath: "fast" };
+  }
   const records = scans.reduce((n, s) => n + s.records, 0);
   const table = ctx.tmpName("file_data");
   const loaded = await loadCsvTable(
     ctx,
     table,
-    files.map((f) => f.path),
+    used.map((x) => x.file.path),
     options,
     {},
   ).catch((err: unknown) => err as Error);
@@ -73,12 +84,11 @@ async function readFast(
     await engine.run(`DROP TABLE ${table}`, "extract");
     return `${rows} rows read where the file has ${records} records`;
   }
-  const relation = ctx.tmpName("file");
   await createPositionedView(
     engine,
     relation,
     table,
-    files.map((f, i) => ({ display: f.display, layout: scans[i]! })),
+    used.map((x) => ({ display: x.file.display, layout: x.scan })),
     { addNull: await missingContractColumns(ctx, table) },
   );
   return { relation, rows, readPath: "fast" };
@@ -170,7 +180,7 @@ async function cleanFile(
   let good = 0;
   let headerPending = options.header;
   try {
-    await readCsvRecords(file.path, delimiter, options.quote, async (r: CsvRecord) => {
+    await readCsvRecords(file.path, delimiter, options.quote, (r: CsvRecord) => {
       if (headerPending) {
         headerPending = false;
         if (r.quoteError) {
@@ -181,24 +191,21 @@ async function cleanFile(
           });
         }
         expected = r.fields;
-        await out.write(Buffer.from(`${POS}${delimiter}`), r.raw, NEWLINE);
-        return;
+        return out.write(Buffer.from(`${POS}${delimiter}`), r.raw, NEWLINE);
       }
       const error =
         r.quoteError ?? (expected !== undefined && r.fields !== expected ? fieldCount(expected, r) : undefined);
-      if (error) {
-        await bad.add(`${file.display}:${r.line}`, r.raw.toString("utf8"), error);
-        return;
-      }
+      if (error) return bad.add(`${file.display}:${r.line}`, r.raw.toString("utf8"), error);
+      let header = EMPTY;
       if (expected === undefined) {
         // No header: the first well-formed record fixes the width; columns named as DuckDB names them.
         expected = r.fields;
         const width = String(expected - 1).length;
         const names = Array.from({ length: expected }, (_, k) => `column${String(k).padStart(width, "0")}`);
-        await out.write(Buffer.from(`${[POS, ...names].join(delimiter)}\n`));
+        header = Buffer.from(`${[POS, ...names].join(delimiter)}\n`);
       }
-      await out.write(Buffer.from(`${index}:${r.line}${delimiter}`), r.raw, NEWLINE);
       good++;
+      return out.write(header, Buffer.from(`${index}:${r.line}${delimiter}`), r.raw, NEWLINE);
     });
     // A file with no header and no good record still gets one, so every scratch file has the position column.
     if (expected === undefined) await out.write(Buffer.from(`${POS}\n`));
@@ -302,6 +309,7 @@ function checkDialect(options: CsvOptions): void {
 }
 
 const NEWLINE = Buffer.from("\n");
+const EMPTY = Buffer.alloc(0);
 
 function describeFiles(files: readonly InputFile[]): string {
   return files.length === 1 ? files[0]!.display : `${files.length} files`;

@@ -41,12 +41,14 @@ const NO_COLUMNS = "__sluice_no_columns";
  */
 export async function readJsonl(ctx: RunContext, files: readonly InputFile[]): Promise<FileBatch> {
   const paths = files.map((f) => f.path);
+  const started = performance.now();
   const [layouts, keys] = await Promise.all([
     Promise.all(paths.map((p) => scanJsonlLines(p))),
     needsKeyScan(ctx.contract)
       ? scanKeys(ctx, `read_ndjson_objects(${pathList(paths)})`, "json").catch((err: unknown) => err as Error)
       : undefined,
   ]);
+  ctx.log.debug(`file source: line scan and key scan took ${Math.round(performance.now() - started)} ms`);
   const fast = keys instanceof Error ? keys.message : await readFast(ctx, files, layouts, keys);
   if (typeof fast !== "string") return fast;
   ctx.log.info(`file source: DuckDB refused the JSON (${firstLine(fast)}); reading line by line`);
@@ -63,6 +65,7 @@ async function readFast(
   const { engine } = ctx;
   const records = layouts.reduce((n, l) => n + l.records, 0);
   if (keys && keys.records !== records) return `${keys.records} JSON values on ${records} non-blank lines`;
+  if (keys && keys.nonObjects > 0) return `${keys.nonObjects} JSON values are not objects`;
   const table = ctx.tmpName("file_data");
   const loaded = await loadJsonTable(
     ctx,
@@ -105,7 +108,7 @@ async function readCareful(
     });
   }
   const positioned = ctx.tmpName("file_lines_pos");
-  await createPositionedView(engine, positioned, lines, fileRecords(files, layouts));
+  const helpers = await createPositionedView(engine, positioned, lines, fileRecords(files, layouts));
   const good = "j IS NOT NULL AND starts_with(j, '{')";
 
   const scratch = await scratchDir(engine);
@@ -152,6 +155,9 @@ async function readCareful(
       rows = await engine.count(table);
       await positionalView(engine, relation, table, positions, undefined, { hide: [NO_COLUMNS] });
     }
+    // The lines (a copy of the file's text) are not needed any more.
+    await engine.run(`DROP VIEW ${positioned}`, "extract");
+    for (const t of [...helpers, lines]) await engine.run(`DROP TABLE ${t}`, "extract");
     if (rows + bad.rows !== records) {
       throw new SluiceError(`read ${rows} records and ${bad.rows} unparseable lines from ${records} non-blank lines`, {
         component: "source.file",
@@ -228,6 +234,8 @@ interface KeyScan {
   readonly keys: string[];
   /** JSON values read (one per non-blank line). */
   readonly records: number;
+  /** Values that are not objects (arrays, strings, numbers ...). */
+  readonly nonObjects: number;
 }
 
 /**
@@ -239,11 +247,15 @@ async function scanKeys(ctx: RunContext, from: string, column: string): Promise<
   const { engine } = ctx;
   const groups = ctx.tmpName("file_keys");
   await engine.run(
-    `CREATE TEMP TABLE ${groups} AS SELECT json_keys(${column}) AS keys, count(*) AS n FROM ${from} GROUP BY ALL`,
+    `CREATE TEMP TABLE ${groups} AS SELECT json_keys(${column}) AS keys, starts_with(${column}::VARCHAR, '{') AS obj,
+       count(*) AS n FROM ${from} GROUP BY ALL`,
     "extract",
   );
   try {
-    const total = await engine.one<{ n: bigint | null }>(`SELECT sum(n) AS n FROM ${groups}`, "extract");
+    const total = await engine.one<{ n: bigint | null; other: bigint | null }>(
+      `SELECT sum(n) AS n, sum(n) FILTER (WHERE NOT obj) AS other FROM ${groups}`,
+      "extract",
+    );
     // Source order: the key order of the most common layout, then keys of rarer layouts in their order.
     const keys = await engine.all<{ key: string }>(
       `SELECT key FROM (
@@ -252,7 +264,7 @@ async function scanKeys(ctx: RunContext, from: string, column: string): Promise<
         GROUP BY key ORDER BY min(g), arg_min(pos, g)`,
       "extract",
     );
-    return { keys: keys.map((k) => k.key), records: Number(total?.n ?? 0) };
+    return { keys: keys.map((k) => k.key), records: Number(total?.n ?? 0), nonObjects: Number(total?.other ?? 0) };
   } finally {
     await engine.run(`DROP TABLE ${groups}`, "extract");
   }

@@ -27,7 +27,7 @@ export interface ViewShape {
  * position (POSITIONAL JOIN), which keeps the row order.
  *
  * The caller has checked that `data` holds exactly as many rows as the
- * layouts count.
+ * layouts count. Returns the helper tables the view reads (to drop with it).
  */
 export async function createPositionedView(
   engine: Engine,
@@ -35,7 +35,7 @@ export async function createPositionedView(
   data: string,
   files: readonly FileRecords[],
   shape: ViewShape = {},
-): Promise<void> {
+): Promise<string[]> {
   const cols = (await engine.columns(data)).map((c) => c.name);
   const select = projection(cols, shape);
   const segments = files.flatMap((f, fileIndex) =>
@@ -54,7 +54,7 @@ export async function createPositionedView(
       `CREATE VIEW ${name} AS SELECT ${[...select, `${prefix} || (rowid + ${seg.line}) AS _source_pos`].join(", ")} FROM ${data}`,
       "extract",
     );
-    return;
+    return [];
   }
   const segTable = `${name}_seg`;
   const posTable = `${name}_pos`;
@@ -72,6 +72,7 @@ export async function createPositionedView(
   );
   await engine.run(`DROP TABLE ${segTable}`, "extract");
   await positionalView(engine, name, data, posTable, cols, shape);
+  return [posTable];
 }
 
 /** View `name` = `data` joined row by row with table `positions` (one `_source_pos` column, same order). */

@@ -25,9 +25,10 @@ export class UnparseableFile {
     return this.count;
   }
 
-  async add(sourcePos: string, raw: string, error: string): Promise<void> {
-    await this.out.write(Buffer.from(`${JSON.stringify({ _source_pos: sourcePos, _raw: raw, _error: error })}\n`));
+  /** Adds a record; await the promise it may return before the next call. */
+  add(sourcePos: string, raw: string, error: string): Promise<void> | undefined {
     this.count++;
+    return this.out.write(Buffer.from(`${JSON.stringify({ _source_pos: sourcePos, _raw: raw, _error: error })}\n`));
   }
 
   /** Closes the file and creates `table` from it (an empty table when nothing was added). */
