@@ -20,6 +20,7 @@ export function lineageSelect(ctx: RunContext, existingColumns: readonly string[
   const parts = LINEAGE_COLUMNS.map((c) =>
     has.has(c) ? `coalesce("${c}", ${values[c]}) AS "${c}"` : `${values[c]} AS "${c}"`,
   );
+  if (existingColumns.length === 0) return parts.join(", ");
   const keep = existingColumns.some((c) => (LINEAGE_COLUMNS as readonly string[]).includes(c))
     ? `* EXCLUDE (${LINEAGE_COLUMNS.filter((c) => has.has(c))
         .map((c) => `"${c}"`)

@@ -224,7 +224,9 @@ async function runAttempt(
         .map((c) => c.name)
         .filter((c) => c !== "_source_pos" && c !== "_source_row");
       await engine.run(
-        `CREATE TABLE ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM (SELECT ${cols.map(ident).join(", ")} FROM ${deduped.relation})`,
+        `CREATE TABLE ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM ${
+          cols.length > 0 ? `(SELECT ${cols.map(ident).join(", ")} FROM ${deduped.relation})` : deduped.relation
+        }`,
         "lineage",
       );
     });

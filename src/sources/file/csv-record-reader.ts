@@ -38,7 +38,7 @@ enum S {
  * ends are accepted (the `\r` is not part of `raw`).
  *
  * This is the careful path, used only when DuckDB refused the file: it sees
- * every byte in JavaScript (about 1 s per 100-200 MB) and hands each record
+ * every byte in JavaScript (about 150 MB/s) and hands each record
  * to `onRecord` in file order. Delimiter and quote are single bytes; an empty
  * quote disables quoting.
  */

@@ -47,9 +47,11 @@ export class FileSource implements Source {
     try {
       const resolved = await resolveFiles(this.config, ctx.configDir, engine);
       const total = resolved.files.reduce((n, f) => n + f.bytes, 0);
+      const summary = `${describe(resolved)} (${resolved.format}, ${formatBytes(total)})`;
+      if (resolved.patterns.length === 1 && !isGlob(resolved.patterns[0]!)) return summary;
       const shown = resolved.files.slice(0, 10).map((f) => `${f.display} ${formatBytes(f.bytes)}`);
       const more = resolved.files.length > 10 ? `, and ${resolved.files.length - 10} more` : "";
-      return `${describe(resolved)} (${resolved.format}, ${formatBytes(total)}): ${shown.join(", ")}${more}`;
+      return `${summary}: ${shown.join(", ")}${more}`;
     } finally {
       engine.close();
     }

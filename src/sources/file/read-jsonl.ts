@@ -44,7 +44,7 @@ export async function readJsonl(ctx: RunContext, files: readonly InputFile[]): P
   const started = performance.now();
   const [layouts, keys] = await Promise.all([
     Promise.all(paths.map((p) => scanJsonlLines(p))),
-    needsKeyScan(ctx.contract)
+    needsKeyScan(ctx)
       ? scanKeys(ctx, `read_ndjson_objects(${pathList(paths)})`, "json").catch((err: unknown) => err as Error)
       : undefined,
   ]);
@@ -117,12 +117,12 @@ async function readCareful(
     const bad = await collectBadLines(ctx, lines, good, files, layouts, scratch.path);
     await bad.load(engine, unparseable);
 
-    const keys = needsKeyScan(ctx.contract) ? await scanKeys(ctx, `${lines} WHERE ${good}`, "j") : undefined;
+    const keys = needsKeyScan(ctx) ? await scanKeys(ctx, `${lines} WHERE ${good}`, "j") : undefined;
     const relation = ctx.tmpName("file");
     let rows: number;
     if (ctx.contract) {
       // Every column VARCHAR: from_json never fails a conversion to text, so no value is lost.
-      const names = contractColumns(ctx.contract, keys?.keys);
+      const names = contractColumns(ctx.contract, keys?.keys, (ctx.pipelineConfig?.transforms?.length ?? 0) > 0);
       const structure = JSON.stringify(Object.fromEntries(names.map((k) => [k, "VARCHAR"])));
       const values = names.length > 0 ? `unnest(from_json(j, ${literal(structure)})), ` : "";
       await engine.run(
@@ -224,9 +224,12 @@ function fileRecords(files: readonly InputFile[], layouts: readonly RecordLayout
   return files.map((f, i) => ({ display: f.display, layout: layouts[i]! }));
 }
 
-/** With `extra_columns: drop` only the contract's keys are read; otherwise every key of every record. */
-function needsKeyScan(contract: ContractSpec | undefined): boolean {
-  return contract?.extra_columns !== "drop";
+/**
+ * With `extra_columns: drop` and no transforms only the contract's keys are read; otherwise every key of
+ * every record (the contract names columns as they are after the transforms, e.g. after a rename).
+ */
+function needsKeyScan(ctx: RunContext): boolean {
+  return ctx.contract?.extra_columns !== "drop" || (ctx.pipelineConfig?.transforms?.length ?? 0) > 0;
 }
 
 interface KeyScan {
@@ -270,10 +273,13 @@ async function scanKeys(ctx: RunContext, from: string, column: string): Promise<
   }
 }
 
-/** Columns read under a contract: every key found, in source order, then contract columns no record has. */
-function contractColumns(contract: ContractSpec, keys: readonly string[] | undefined): string[] {
+/**
+ * Columns read under a contract: every key found, in source order, then contract columns no record has —
+ * unless transforms run first: their output, not the file, is what the contract names.
+ */
+function contractColumns(contract: ContractSpec, keys: readonly string[] | undefined, transformed: boolean): string[] {
   const names = [...(keys ?? [])];
-  for (const c of Object.keys(contract.columns)) if (!names.includes(c)) names.push(c);
+  if (!transformed) for (const c of Object.keys(contract.columns)) if (!names.includes(c)) names.push(c);
   assertDistinctIgnoringCase(names);
   return names;
 }
@@ -297,7 +303,11 @@ async function loadJsonTable(
       "extract",
     );
   if (contract) {
-    await read(contractColumns(contract, keys).map((n) => [n, "VARCHAR"] as const));
+    await read(
+      contractColumns(contract, keys, (ctx.pipelineConfig?.transforms?.length ?? 0) > 0).map(
+        (n) => [n, "VARCHAR"] as const,
+      ),
+    );
     return;
   }
   const names = keys ?? [];
