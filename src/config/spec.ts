@@ -213,6 +213,10 @@ export const parquetSinkSpec = z.strictObject({
     .describe("partitioned layout: columns, or event_date/event_hour derived from `time_column`."),
   time_column: z.string().optional().describe("Timestamp column event_date/event_hour derive from."),
   compression: z.enum(["snappy", "zstd", "gzip", "none"]).default("snappy"),
+  parquet_version: z
+    .enum(["v1", "v2"])
+    .default("v2")
+    .describe("v2 (smaller: DELTA encodings) or v1 for readers that predate Parquet v2 pages."),
   row_group_size: z.number().int().positive().optional(),
 });
 

@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
 import type { LoadedConfig } from "../config/load-config.js";
@@ -24,6 +23,7 @@ import { lineageSelect } from "./lineage.js";
 import type { RunContext, RunOptions } from "./run-context.js";
 import { newRunId } from "./run-id.js";
 import type { RunRecord } from "./run-record.js";
+import { scratchDir } from "./scratch-dir.js";
 import { StateStore } from "./state-store.js";
 
 export interface RunPipelineOptions extends RunOptions {
@@ -154,8 +154,7 @@ async function runAttempt(
 ): Promise<void> {
   const { config } = loaded;
   const pipelineConfig = config.pipelines[pipeline]!;
-  const tmpDir = join(loaded.dataDir, ".tmp", runId);
-  mkdirSync(tmpDir, { recursive: true });
+  const tmpDir = scratchDir(loaded.dataDir, runId);
   const engine = await Engine.open({
     tempDirectory: tmpDir,
     ...(config.engine.memory_limit ? { memoryLimit: config.engine.memory_limit } : {}),
@@ -211,7 +210,9 @@ async function runAttempt(
     const sinks = pipelineConfig.sinks
       .filter((s) => !(s.type === "duckdb" && options.syncDuckdb === false))
       .map((s) => createSink(s));
-    const target = sinks.find((s) => s.existing);
+    // Only strategies that compare against the target read it: that is a full copy of a warehouse
+    // table, and a locked warehouse must not fail a `dedup: none` run whose duckdb sink warns.
+    const target = pipelineConfig.dedup.strategy === "none" ? undefined : sinks.find((s) => s.existing);
     const existing = target?.existing ? await target.existing(ctx) : undefined;
 
     const deduped = await timed("dedup", () => dedupBatch(ctx, validated.valid, existing, extracted.extent));

@@ -137,6 +137,7 @@ export async function copyIntoDuckdb(plan: CopyExportPlan): Promise<number> {
       runners.push(
         guard(
           (async () => {
+            if (next >= ranges.length) return;
             const helper = await openHelper(plan, helpers);
             if (!helper) return;
             await work(helper, w);
@@ -173,7 +174,7 @@ export async function copyIntoDuckdb(plan: CopyExportPlan): Promise<number> {
       failure ??= err;
       // Stop the others at once: their COPYs would run to the end otherwise.
       for (const h of helpers) void closeSession(h, true);
-      if (plan.primary !== undefined) void closeSession(plan.primary, true);
+      void closeSession(plan.primary, true);
     }
   }
 }

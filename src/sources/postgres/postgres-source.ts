@@ -11,7 +11,7 @@ import { type BlockRange, copyIntoDuckdb } from "./copy-export.js";
 import { describeColumns, primaryKey } from "./describe-columns.js";
 import { equalsFilter, incrementalFilter, windowFilter } from "./export-query.js";
 import { findTable } from "./find-table.js";
-import { toPgSluiceError } from "./pg-errors.js";
+import { isTransientPgError, toPgSluiceError } from "./pg-errors.js";
 import { closeSession, openSession } from "./pg-session.js";
 import { columnTransfer, type PgColumn } from "./pg-types.js";
 import { computeWatermark, readWatermark } from "./watermark.js";
@@ -85,11 +85,9 @@ export class PostgresSource implements Source {
       const selectedNames = new Set(selected.map((c) => c.name));
       const keyNames = key.map((k) => k.name);
 
-      const ranges = await this.blockRanges(client, target, mode, userColumn !== undefined);
-      const snapshot =
-        ranges && ranges.length > 1
-          ? (await client.query<{ s: string }>("SELECT pg_export_snapshot() AS s")).rows[0]!.s
-          : undefined;
+      const split = await this.blockRanges(client, target, mode, userColumn !== undefined);
+      const snapshot = split ? await exportSnapshot(client) : undefined;
+      const ranges = snapshot ? split : undefined;
 
       ctx.log.info(`exporting ${url.display} ${target.label} (${mode}: ${detail})`);
       const tmpDir = join(ctx.dataDir, ".tmp", ctx.runId);
@@ -329,6 +327,25 @@ export function effectiveMode(config: PostgresSourceConfig, options: RunOptions)
   if (options.days !== undefined) return "window";
   if (options.userId !== undefined) return "full";
   return config.mode;
+}
+
+/**
+ * Exports the transaction's snapshot for the helper connections of a
+ * parallel export; undefined where the server cannot (a hot standby of an
+ * old version, a pooler in transaction mode): the export then runs on one
+ * connection.
+ */
+async function exportSnapshot(client: pg.Client): Promise<string | undefined> {
+  await client.query("SAVEPOINT sluice_snapshot");
+  try {
+    const r = await client.query<{ s: string }>("SELECT pg_export_snapshot() AS s");
+    await client.query("RELEASE SAVEPOINT sluice_snapshot");
+    return r.rows[0]!.s;
+  } catch (err) {
+    if (isTransientPgError(err)) throw err;
+    await client.query("ROLLBACK TO SAVEPOINT sluice_snapshot");
+    return undefined;
+  }
 }
 
 /** The user column `--user-id` filters on: `userId` or `user_id`, whichever the source has. */
