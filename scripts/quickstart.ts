@@ -17,7 +17,11 @@ const rows = process.env.QUICKSTART_ROWS ?? "200000";
 
 function sluice(args: string[], env: NodeJS.ProcessEnv, shown = args): void {
   process.stdout.write(`\n$ sluice ${shown.join(" ")}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: "inherit", cwd: root, env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    stdio: "inherit",
+    cwd: root,
+    env: { ...process.env, ...env },
+  });
   if (r.status !== 0) throw new Error(`sluice ${shown[0]} exited with ${r.status}`);
 }
 
@@ -26,7 +30,7 @@ const url = process.env.DATABASE_URL ?? embedded!.url;
 if (embedded) process.stdout.write(`started an embedded PostgreSQL on port ${embedded.port} (no DATABASE_URL set)\n`);
 try {
   const target = `${url}${url.includes("?") ? "&" : "?"}table=BehavioralEvent`;
-  sluice(["generate", "behavioral_events", "--rows", rows, "--out", target, "--replace"], {}, [
+  sluice(["generate", "behavioral_events", "--rows", rows, "--out", target], {}, [
     "generate",
     "behavioral_events",
     "--rows",

@@ -6,7 +6,10 @@ export interface ConfigFlags {
   set?: string[];
 }
 
-/** Finds and loads the config named by `-c` (or the default), applying `--set`. */
-export async function loadFromFlags(flags: ConfigFlags): Promise<LoadedConfig> {
-  return loadConfig(findConfigFile(flags.config), { sets: flags.set ?? [] });
+/**
+ * Finds and loads the config named by `-c` (or the default), applying `--set`. `readOnly` commands
+ * (query, runs, quarantine) accept unset `${VAR}`s: they never connect to a source.
+ */
+export async function loadFromFlags(flags: ConfigFlags, opts: { readOnly?: boolean } = {}): Promise<LoadedConfig> {
+  return loadConfig(findConfigFile(flags.config), { sets: flags.set ?? [], allowMissingEnv: opts.readOnly === true });
 }

@@ -25,6 +25,11 @@ export interface LoadOptions {
   readonly sets?: readonly string[];
   /** Environment for `${VAR}` substitution; default process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Substitute unset variables with "" instead of failing: for commands that only read the lake or the
+   * ledger (`query`, `runs`, `quarantine`) and never connect to what the variable names.
+   */
+  readonly allowMissingEnv?: boolean;
 }
 
 const DEFAULT_NAMES = ["sluice.yaml", "sluice.yml", "sluice.config.ts", "sluice.config.mjs", "sluice.config.js"];
@@ -78,7 +83,9 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     throw new ConfigError(lines.join("\n"), "fix the YAML syntax at the position shown");
   }
   const problems: string[] = [];
-  substituteEnv(doc, options.env ?? process.env, (offset, msg) => problems.push(`${where(offset)}: ${msg}`));
+  substituteEnv(doc, options.env ?? process.env, (offset, msg) => {
+    if (!options.allowMissingEnv) problems.push(`${where(offset)}: ${msg}`);
+  });
   for (const set of options.sets ?? []) {
     const eq = set.indexOf("=");
     if (eq <= 0) {

@@ -1,10 +1,12 @@
--- ABAB (reversal) design: phase means of the two outcome measures, in phase
--- order, each B phase compared with the A phase before it, and the pooled
--- effect (mean of B phases minus mean of A phases). An effect that appears
--- in B1, fades in A2 and reappears in B2 is the ABAB evidence of causation.
---   score:           mean score of scored events (quiz answers, card reviews, lessons)
---   completion_rate: share of sessions completed (session_ended events)
---   npx sluice query "$(cat examples/behavioral-events/queries/abab.sql)"
+/*
+ * ABAB (reversal) design: phase means of the two outcome measures, in phase
+ * order, each B phase compared with the A phase before it, and the pooled
+ * effect (mean of B phases minus mean of A phases). An effect that appears
+ * in B1, fades in A2 and reappears in B2 is the ABAB evidence of causation.
+ *   score:           mean score of scored events (quiz answers, card reviews, lessons)
+ *   completion_rate: share of sessions completed (session_ended events)
+ *   npx sluice query "$(cat examples/behavioral-events/queries/abab.sql)"
+ */
 WITH phases AS (
   SELECT * FROM (VALUES
     (1, 'baseline_A_1', 'A'), (2, 'intervention_B_1', 'B'),

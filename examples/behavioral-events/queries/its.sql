@@ -1,10 +1,12 @@
--- Interrupted time series (segmented regression), per user:
--- the level and slope of a daily metric (mean score of the day's scored
--- events) in the baseline phase (baseline_A_1) and in the intervention phase
--- that follows it (intervention_B_1). Levels are taken AT the interruption
--- (the user's first intervention day, t0): level_change is the immediate
--- effect of the intervention, slope_change the change in trend per day.
---   npx sluice query "$(cat examples/behavioral-events/queries/its.sql)"
+/*
+ * Interrupted time series (segmented regression), per user:
+ * the level and slope of a daily metric (mean score of the day's scored
+ * events) in the baseline phase (baseline_A_1) and in the intervention phase
+ * that follows it (intervention_B_1). Levels are taken AT the interruption
+ * (the user's first intervention day, t0): level_change is the immediate
+ * effect of the intervention, slope_change the change in trend per day.
+ *   npx sluice query "$(cat examples/behavioral-events/queries/its.sql)"
+ */
 WITH daily AS (
   -- Days are UTC day numbers: integer arithmetic, no time zone work per row.
   SELECT

@@ -30,7 +30,7 @@ export function register(program: Command): void {
         const limit = Number(flags.limit);
         if (!Number.isInteger(limit) || limit < 0)
           throw new ConfigError(`--limit ${flags.limit}: expected a whole number >= 0`);
-        const loaded = await loadFromFlags(flags);
+        const loaded = await loadFromFlags(flags, { readOnly: true });
         if (!loaded.config.pipelines[pipeline]) {
           throw new ConfigError(
             `no pipeline named \`${pipeline}\` in ${loaded.path}`,

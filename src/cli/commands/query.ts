@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option("--format <format>", "table | csv | json", "table")
     .addHelpText(
       "after",
-      `\nExample:\n  sluice query "SELECT eventType, count(*) FROM research.behavioral_events GROUP BY ALL" --format json`,
+      `\nExamples:\n  sluice query "SELECT eventType, count(*) FROM research.behavioral_events GROUP BY ALL" --format json\n  sluice query -- "$(cat its.sql)"   # SQL that starts with a -- comment goes after --`,
     )
     .action(
       action(async (sql: string, flags: QueryFlags) => {
@@ -52,7 +52,7 @@ export function register(program: Command): void {
 
 async function warehouseOf(config: string | undefined): Promise<string> {
   try {
-    return (await loadConfig(findConfigFile(config))).warehousePath;
+    return (await loadConfig(findConfigFile(config), { allowMissingEnv: true })).warehousePath;
   } catch (err) {
     if (config === undefined && err instanceof ConfigError && err.message.startsWith("no sluice.yaml")) {
       return resolve("data/duckdb/analytics.duckdb");

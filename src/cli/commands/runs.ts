@@ -19,7 +19,7 @@ export function register(program: Command): void {
     )
     .action(
       action(async (pipeline: string | undefined, flags: { config?: string; json?: boolean; limit: string }) => {
-        const loaded = await loadFromFlags(flags);
+        const loaded = await loadFromFlags(flags, { readOnly: true });
         const records = new Ledger(loaded.dataDir).list(pipeline).slice(-Number(flags.limit));
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
@@ -45,7 +45,7 @@ export function register(program: Command): void {
       action(async (runId: string, own: { config?: string; json?: boolean }) => {
         // `--json` and `-c` are also options of `runs`, so commander may hand them to the parent.
         const flags = { ...runs.opts(), ...own } as { config?: string; json?: boolean };
-        const loaded = await loadFromFlags(flags);
+        const loaded = await loadFromFlags(flags, { readOnly: true });
         const record = new Ledger(loaded.dataDir).get(runId);
         if (!record) {
           throw new SluiceError(`no run ${runId} in ${loaded.dataDir}/runs`, {

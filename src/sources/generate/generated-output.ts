@@ -36,8 +36,8 @@ export type GeneratedOutputWriter = (request: {
  * scheme whose module does not exist yet fails with a clear message.
  */
 export const URL_OUTPUT_MODULES: Readonly<Record<string, { readonly module: string; readonly pending: string }>> = {
-  postgres: { module: "../../sinks/postgres/write-generated.js", pending: "issue 4" },
-  postgresql: { module: "../../sinks/postgres/write-generated.js", pending: "issue 4" },
+  postgres: { module: "../../sinks/postgres-copy/write-generated.js", pending: "issue 4" },
+  postgresql: { module: "../../sinks/postgres-copy/write-generated.js", pending: "issue 4" },
   nats: { module: "../../sinks/nats/write-generated.js", pending: "the streaming issue" },
   redis: { module: "../../sinks/redis-stream/write-generated.js", pending: "the streaming issue" },
 };
