@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { ConfigError } from "../../errors.js";
 import { DATASET_NAMES } from "../../sources/generate/datasets.js";
 import type { GenerateOptions } from "../../sources/generate/generation-plan.js";
+import { redactSecrets } from "../../util/redact.js";
 import { action } from "../action.js";
 
 interface GenerateFlags {
@@ -85,7 +86,7 @@ pass --anchor to get the same bytes on any day. The summary goes to stderr; --js
           const seconds = (performance.now() - started) / 1000;
           const size = written.bytes !== undefined ? `, ${(written.bytes / 1024 / 1024).toFixed(1)} MiB` : "";
           process.stderr.write(
-            `generated ${written.rows.toLocaleString("en-US")} ${dataset} rows -> ${flags.out ?? out} (${written.format}${size}) in ${seconds.toFixed(2)} s\n`,
+            `generated ${written.rows.toLocaleString("en-US")} ${dataset} rows -> ${redactSecrets(written.location)} (${written.format}${size}) in ${seconds.toFixed(2)} s\n`,
           );
           if (flags.json) {
             process.stdout.write(
@@ -93,6 +94,7 @@ pass --anchor to get the same bytes on any day. The summary goes to stderr; --js
                 {
                   dataset,
                   ...written,
+                  location: redactSecrets(written.location),
                   seconds: Number(seconds.toFixed(3)),
                   seed: plan.seed,
                   anchor: plan.anchorIso,

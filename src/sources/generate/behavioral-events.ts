@@ -177,7 +177,7 @@ function behavioralEventsSql(plan: GenerationPlan, ctx: DatasetSqlContext): stri
     ["timestamp", timestampSql("ts_ms")],
     ["experimentPhase", `CASE WHEN enrolled THEN ${pickSql(EXPERIMENT_PHASES, "phase", ctx.enums)} END`],
     ["lessonId", pickSql(lessonIds, "sess_lesson", ctx.enums)],
-    ["cardId", pickSql(cardIds, "card")],
+    ["cardId", pickSql(cardIds, "card", ctx.enums)],
     ["durationMs", bad(1, `-1 - ${duration}`, duration)],
     ["score", bad(4, `1.01 + round(${u(22)}, 2)`, score)],
     ["completed", completed],

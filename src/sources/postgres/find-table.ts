@@ -33,7 +33,10 @@ export async function findTable(
 ): Promise<FoundTable> {
   const schemas = schema
     ? [schema]
-    : (await client.query<{ s: string[] }>("SELECT current_schemas(false) AS s")).rows[0]!.s;
+    : // As JSON text: the driver's array parsing of name[] differs across server versions.
+      (JSON.parse(
+        (await client.query<{ s: string }>("SELECT array_to_json(current_schemas(false))::text AS s")).rows[0]!.s,
+      ) as string[]);
   const pairs: [string, string][] = [];
   for (const c of candidates) {
     const dot = c.indexOf(".");
