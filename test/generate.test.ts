@@ -60,7 +60,7 @@ describe("sluice generate behavioral_events", () => {
     const dir = tempDir();
     const r = await generate(dir, ["behavioral_events", "--rows", "20000", "--out", "ev.parquet", "--anchor", ANCHOR]);
     expect(r.stderr).toMatch(
-      /generated 20,000 behavioral_events rows -> ev\.parquet \(parquet, [\d.]+ MiB\) in [\d.]+ s/,
+      /generated 20,000 behavioral_events rows -> \S*ev\.parquet \(parquet, [\d.]+ MiB\) in [\d.]+ s/,
     );
     expect(r.stdout).toBe("");
     const file = join(dir, "ev.parquet");

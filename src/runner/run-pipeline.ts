@@ -225,7 +225,10 @@ async function runAttempt(
         .map((c) => c.name)
         .filter((c) => c !== "_source_pos" && c !== "_source_row");
       await engine.run(
-        `CREATE TABLE ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM ${
+        // A view saves a full copy of the batch, but only when nothing in its plan reads the target:
+        // merge/eager/bronze read the target's rows (e.g. the latest snapshot) and a sink replaces
+        // them, so later sinks and the metrics would re-read the new state. Then it is a table.
+        `CREATE ${existing === undefined ? "VIEW" : "TABLE"} ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM ${
           cols.length > 0 ? `(SELECT ${cols.map(ident).join(", ")} FROM ${deduped.relation})` : deduped.relation
         }`,
         "lineage",
