@@ -169,7 +169,7 @@ function semanticChecks(config: SluiceConfig): { at: PropertyKey[]; message: str
       });
     }
     const { strategy, key, order_by } = p.dedup;
-    if (strategy !== "none" && !(key && key.length)) {
+    if (strategy !== "none" && !key?.length) {
       out.push({
         at: ["pipelines", name, "dedup"],
         message: `dedup strategy \`${strategy}\` needs \`key: [column, ...]\``,

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import pRetry, { AbortError } from "p-retry";
 import type { LoadedConfig } from "../config/load-config.js";
 import { validateBatch } from "../contracts/validate-batch.js";
