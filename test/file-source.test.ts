@@ -7,11 +7,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type ContractSpec, contractSpec, fileSourceSpec } from "../src/config/spec.js";
 import { Engine } from "../src/engine/engine.js";
 import { SluiceError } from "../src/errors.js";
-import type { RunContext } from "../src/runner/run-context.js";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { FileSource } from "../src/sources/file/file-source.js";
-import { Progress } from "../src/util/progress.js";
 import { projectDir, runCli } from "./support/cli.js";
+import { testRunContext } from "./support/run-context.js";
 
 // The file source read through the real DuckDB engine, as the runner calls it: a RunContext with an
 // engine, the config directory and (or not) a contract. Assertions look at the relation the source
@@ -38,16 +37,12 @@ async function extract(dir: string, source: Record<string, unknown>, contract?: 
   const engine = await Engine.open();
   engines.push(engine);
   const logs: string[] = [];
-  let n = 0;
-  const ctx = {
-    engine,
+  const ctx = testRunContext(engine, {
     configDir: dir,
     dataDir: join(dir, "data"),
     contract: contract ? (contractSpec.parse(contract) as ContractSpec) : undefined,
     log: pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line).msg) }),
-    progress: new Progress(false),
-    tmpName: (prefix: string) => `${prefix}_${++n}`,
-  } as unknown as RunContext;
+  });
   const result = await new FileSource(fileSourceSpec.parse({ type: "file", ...source })).extract(ctx);
   const all = (sql: string) => engine.all<Row>(sql);
   return {

@@ -2,12 +2,11 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ContractSpec, configSpec, contractSpec, type PipelineInput, pipelineSpec } from "../config/spec.js";
+import { testRunContext } from "../../test/support/run-context.js";
+import { type ContractSpec, contractSpec, type PipelineInput, pipelineSpec } from "../config/spec.js";
 import { Engine } from "../engine/engine.js";
 import { SluiceError, ValidationFailedError } from "../errors.js";
 import type { RunContext } from "../runner/run-context.js";
-import { silentLogger } from "../util/logger.js";
-import { Progress } from "../util/progress.js";
 import { validateBatch } from "./validate-batch.js";
 
 const engines: Engine[] = [];
@@ -25,26 +24,13 @@ async function context(pipeline: Partial<PipelineInput>, contract: unknown): Pro
     sinks: [{ type: "parquet", path: "raw/x" }],
     ...pipeline,
   });
-  let n = 0;
-  return {
-    runId: "20260101T000000Z_test01",
-    batchId: "b1",
+  return testRunContext(engine, {
     pipeline: "events",
-    config: configSpec.parse({ pipelines: {} }),
     pipelineConfig,
     contract: contract === undefined ? undefined : (contractSpec.parse(contract) as ContractSpec),
-    engine,
     dataDir,
-    configDir: dataDir,
-    warehousePath: join(dataDir, "w.duckdb"),
     startedAt: new Date("2026-01-01T00:00:00Z"),
-    processingType: "batch",
-    options: {},
-    state: {},
-    log: silentLogger(),
-    progress: new Progress(false),
-    tmpName: (p) => `${p}_${++n}`,
-  };
+  });
 }
 
 const contract = {

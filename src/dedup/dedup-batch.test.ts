@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { configSpec, type DedupConfig, pipelineSpec } from "../config/spec.js";
+import { testRunContext } from "../../test/support/run-context.js";
+import { type DedupConfig, pipelineSpec } from "../config/spec.js";
 import { Engine } from "../engine/engine.js";
 import { ConfigError } from "../errors.js";
 import type { RunContext } from "../runner/run-context.js";
-import { silentLogger } from "../util/logger.js";
-import { Progress } from "../util/progress.js";
 import { dedupBatch } from "./dedup-batch.js";
 
 const engines: Engine[] = [];
@@ -15,30 +14,17 @@ afterEach(() => {
 async function context(dedup: Partial<DedupConfig>): Promise<RunContext> {
   const engine = await Engine.open();
   engines.push(engine);
-  let n = 0;
-  return {
+  return testRunContext(engine, {
     runId: "r2",
     batchId: "r2-b1",
     pipeline: "events",
-    config: configSpec.parse({ pipelines: {} }),
     pipelineConfig: pipelineSpec.parse({
       source: { type: "generate", dataset: "pubsub" },
       sinks: [{ type: "parquet", path: "lake/x" }],
       dedup,
     }),
-    contract: undefined,
-    engine,
-    dataDir: "/nonexistent",
-    configDir: "/nonexistent",
-    warehousePath: "/nonexistent/w.duckdb",
     startedAt: new Date("2026-01-01T00:00:00Z"),
-    processingType: "batch",
-    options: {},
-    state: {},
-    log: silentLogger(),
-    progress: new Progress(false),
-    tmpName: (p) => `${p}_${++n}`,
-  };
+  });
 }
 
 /** Batch rows (id, v, ts) in source order, as the contract stage hands them on. */

@@ -3,12 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
+import { testRunContext } from "../../../test/support/run-context.js";
 import { duckdbSinkSpec } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
 import { ConfigError, SluiceError } from "../../errors.js";
 import type { RunContext } from "../../runner/run-context.js";
-import { silentLogger } from "../../util/logger.js";
-import { Progress } from "../../util/progress.js";
 import { DuckdbSink } from "./duckdb-sink.js";
 
 const engines: Engine[] = [];
@@ -20,26 +19,14 @@ async function context(): Promise<RunContext> {
   const engine = await Engine.open();
   engines.push(engine);
   const dataDir = mkdtempSync(join(tmpdir(), "sluice-duckdb-"));
-  let n = 0;
-  return {
+  return testRunContext(engine, {
     runId: "20260301T020000Z_aaaaaa",
     batchId: "20260301T020000Z_aaaaaa-b1",
     pipeline: "events",
-    config: {} as RunContext["config"],
-    pipelineConfig: {} as RunContext["pipelineConfig"],
-    contract: undefined,
-    engine,
     dataDir,
-    configDir: dataDir,
     warehousePath: join(dataDir, "duckdb", "analytics.duckdb"),
     startedAt: new Date("2026-03-01T02:00:00Z"),
-    processingType: "batch",
-    options: {},
-    state: {},
-    log: silentLogger(),
-    progress: new Progress(false),
-    tmpName: (prefix) => `${prefix}_${++n}`,
-  };
+  });
 }
 
 const sink = (config: Record<string, unknown>) =>

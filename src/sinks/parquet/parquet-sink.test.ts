@@ -12,12 +12,11 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { testRunContext } from "../../../test/support/run-context.js";
 import { parquetSinkSpec } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
 import { ConfigError } from "../../errors.js";
 import type { RunContext } from "../../runner/run-context.js";
-import { silentLogger } from "../../util/logger.js";
-import { Progress } from "../../util/progress.js";
 import { parquetScan } from "./parquet-scan.js";
 import { ParquetSink } from "./parquet-sink.js";
 import { VersionedDir } from "./versioned-dir.js";
@@ -31,30 +30,18 @@ afterEach(() => {
 async function context(dataDir: string, runId: string, engine?: Engine): Promise<RunContext> {
   const eng = engine ?? (await Engine.open());
   if (!engine) engines.push(eng);
-  let n = 0;
   const stamp = runId.slice(0, 16);
   const startedAt = new Date(
     `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`,
   );
-  return {
+  return testRunContext(eng, {
     runId,
     batchId: `${runId}-b1`,
     pipeline: "events",
-    config: {} as RunContext["config"],
-    pipelineConfig: {} as RunContext["pipelineConfig"],
-    contract: undefined,
-    engine: eng,
     dataDir,
-    configDir: dataDir,
     warehousePath: join(dataDir, "duckdb", "analytics.duckdb"),
     startedAt,
-    processingType: "batch",
-    options: {},
-    state: {},
-    log: silentLogger(),
-    progress: new Progress(false),
-    tmpName: (prefix) => `${prefix}_${++n}`,
-  };
+  });
 }
 
 const sink = (config: Record<string, unknown>) =>

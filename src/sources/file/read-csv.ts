@@ -287,7 +287,7 @@ async function loadCsvTable(
 
 /** Contract columns the table does not have (added as NULL so the contract stage can report them per row). */
 async function missingContractColumns(ctx: RunContext, table: string): Promise<string[]> {
-  if (!ctx.contract || (ctx.pipelineConfig?.transforms?.length ?? 0) > 0) return [];
+  if (!ctx.contract || ctx.pipelineConfig.transforms.length > 0) return [];
   const have = new Set((await ctx.engine.columns(table)).map((c) => c.name.toLowerCase()));
   return Object.keys(ctx.contract.columns).filter((c) => !have.has(c.toLowerCase()));
 }

@@ -122,7 +122,7 @@ async function readCareful(
     let rows: number;
     if (ctx.contract) {
       // Every column VARCHAR: from_json never fails a conversion to text, so no value is lost.
-      const names = contractColumns(ctx.contract, keys?.keys, (ctx.pipelineConfig?.transforms?.length ?? 0) > 0);
+      const names = contractColumns(ctx.contract, keys?.keys, ctx.pipelineConfig.transforms.length > 0);
       const structure = JSON.stringify(Object.fromEntries(names.map((k) => [k, "VARCHAR"])));
       const values = names.length > 0 ? `unnest(from_json(j, ${literal(structure)})), ` : "";
       await engine.run(
@@ -229,7 +229,7 @@ function fileRecords(files: readonly InputFile[], layouts: readonly RecordLayout
  * every record (the contract names columns as they are after the transforms, e.g. after a rename).
  */
 function needsKeyScan(ctx: RunContext): boolean {
-  return ctx.contract?.extra_columns !== "drop" || (ctx.pipelineConfig?.transforms?.length ?? 0) > 0;
+  return ctx.contract?.extra_columns !== "drop" || ctx.pipelineConfig.transforms.length > 0;
 }
 
 interface KeyScan {
@@ -304,9 +304,7 @@ async function loadJsonTable(
     );
   if (contract) {
     await read(
-      contractColumns(contract, keys, (ctx.pipelineConfig?.transforms?.length ?? 0) > 0).map(
-        (n) => [n, "VARCHAR"] as const,
-      ),
+      contractColumns(contract, keys, ctx.pipelineConfig.transforms.length > 0).map((n) => [n, "VARCHAR"] as const),
     );
     return;
   }

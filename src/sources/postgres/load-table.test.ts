@@ -3,11 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql, type TestPostgres, type TestSchema, testPostgres, testSchema } from "../../../test/support/postgres.js";
-import { type PipelineConfig, postgresSourceSpec, type SluiceConfig } from "../../config/spec.js";
+import { testRunContext } from "../../../test/support/run-context.js";
+import { postgresSourceSpec } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
-import type { RunContext } from "../../runner/run-context.js";
-import { silentLogger } from "../../util/logger.js";
-import { Progress } from "../../util/progress.js";
 import { loadIntoPostgres } from "./load-table.js";
 import { PostgresSource } from "./postgres-source.js";
 
@@ -79,26 +77,7 @@ describe("loadIntoPostgres", () => {
     const source = new PostgresSource(
       postgresSourceSpec.parse({ type: "postgres", url: schema.url, table: "BehavioralEvent" }),
     );
-    let n = 0;
-    const ctx = {
-      runId: "load-rt",
-      batchId: "b",
-      pipeline: "p",
-      config: {} as SluiceConfig,
-      pipelineConfig: {} as PipelineConfig,
-      contract: undefined,
-      engine,
-      dataDir,
-      configDir: dataDir,
-      warehousePath: join(dataDir, "w.duckdb"),
-      startedAt: new Date(),
-      processingType: "batch",
-      options: {},
-      state: {},
-      log: silentLogger(),
-      progress: new Progress(false),
-      tmpName: (p: string) => `${p}_${++n}`,
-    } satisfies RunContext;
+    const ctx = testRunContext(engine, { runId: "load-rt", dataDir });
     const back = await source.extract(ctx);
     const diff = await engine.all(
       `SELECT 'missing' AS side, * FROM (SELECT * REPLACE (CAST("eventData" AS VARCHAR) AS "eventData") FROM src

@@ -3,17 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql, type TestPostgres, type TestSchema, testPostgres, testSchema } from "../../../test/support/postgres.js";
-import {
-  type PipelineConfig,
-  type PostgresSourceConfig,
-  postgresSourceSpec,
-  type SluiceConfig,
-} from "../../config/spec.js";
+import { testRunContext } from "../../../test/support/run-context.js";
+import { type PostgresSourceConfig, postgresSourceSpec } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
 import { SluiceError } from "../../errors.js";
-import type { RunContext, RunOptions } from "../../runner/run-context.js";
+import type { RunOptions } from "../../runner/run-context.js";
 import { silentLogger } from "../../util/logger.js";
-import { Progress } from "../../util/progress.js";
 import { type PostgresExportTuning, PostgresSource } from "./postgres-source.js";
 
 let server: TestPostgres;
@@ -47,26 +42,12 @@ async function extract(
     postgresSourceSpec.parse({ type: "postgres", url: schema.url, ...config }),
     opts.tuning,
   );
-  let n = 0;
-  const ctx: RunContext = {
+  const ctx = testRunContext(engine, {
     runId: `run${Math.random().toString(36).slice(2, 8)}`,
-    batchId: "b1",
-    pipeline: "p",
-    config: {} as SluiceConfig,
-    pipelineConfig: {} as PipelineConfig,
-    contract: undefined,
-    engine,
     dataDir,
-    configDir: dataDir,
-    warehousePath: join(dataDir, "w.duckdb"),
-    startedAt: new Date(),
-    processingType: "batch",
     options: opts.options ?? {},
     state: opts.state ?? {},
-    log: silentLogger(),
-    progress: new Progress(false),
-    tmpName: (p) => `${p}_${++n}`,
-  };
+  });
   const result = await source.extract(ctx);
   const types = Object.fromEntries((await engine.columns(result.relation)).map((c) => [c.name, c.type]));
   return { result, types, rows: (s: string) => engine.all(s.replaceAll("$REL", result.relation)) };
