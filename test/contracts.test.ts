@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
+import { duckQuery as query } from "./support/duckdb.js";
 
 // One JSONL file with every kind of defect, one per line (line numbers in comments).
 const LINES = [
@@ -59,18 +59,6 @@ ${CONTRACT}pipelines:
 ${opts.alerts ?? ""}`);
   writeFileSync(join(dir, "events.jsonl"), `${(opts.lines ?? LINES).join("\n")}\n`);
   return dir;
-}
-
-async function query<T>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const con = await db.connect();
-  try {
-    await con.run("SET TimeZone = 'UTC'");
-    return (await con.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
 }
 
 async function run(

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { CLI, projectDir, runCli } from "./support/cli.js";
+import { duckQuery as duck } from "./support/duckdb.js";
 
 /** Rows of the run that gets killed: enough that writing them takes a while (gzip is the slowest codec). */
 const BIG = 3_000_000;
@@ -19,17 +19,6 @@ pipelines:
     sinks:
       - { type: parquet, path: ${path}, layout: ${layout}, compression: gzip }
 `;
-
-async function duck<T>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const con = await db.connect();
-  try {
-    return (await con.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
-}
 
 async function run(dir: string, rows: number): Promise<RunRecord> {
   const r = await runCli(["run", "--json", "--set", `pipelines.events.source.rows=${rows}`], { cwd: dir });

@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
+import { duckQuery as query } from "./support/duckdb.js";
 
 // A stream with 10 % duplicates (half of them later versions of their record) and 10 % out-of-order
 // records, written once by `sluice generate`; the pipelines read the file, the checks are independent
@@ -33,18 +33,6 @@ pipelines:
 let dir: string;
 let input: string;
 let first: Record<string, RunRecord>;
-
-async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const con = await db.connect();
-  try {
-    await con.run("SET TimeZone = 'UTC'");
-    return (await con.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
-}
 
 async function runAll(): Promise<Record<string, RunRecord>> {
   const r = await runCli(["run", "--json"], { cwd: dir });

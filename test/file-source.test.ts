@@ -10,6 +10,7 @@ import { SluiceError } from "../src/errors.js";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { FileSource } from "../src/sources/file/file-source.js";
 import { projectDir, runCli } from "./support/cli.js";
+import { duckQuery as query } from "./support/duckdb.js";
 import { testRunContext } from "./support/run-context.js";
 
 // The file source read through the real DuckDB engine, as the runner calls it: a RunContext with an
@@ -422,18 +423,6 @@ describe("file source: paths", () => {
 });
 
 // ---------------------------------------------------------------- through the CLI
-
-/** Rows of a SQL query over files, read with a fresh DuckDB (as a user would check the lake). */
-async function query(sql: string): Promise<Row[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const con = await db.connect();
-  try {
-    return (await con.runAndReadAll(sql)).getRowObjectsJS() as Row[];
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
-}
 
 const cliConfig = (source: string, validation: string, contract = true) => `version: 1
 data_dir: ./data

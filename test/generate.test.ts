@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.js";
+import { duckQuery } from "./support/duckdb.js";
 
 const ANCHOR = "2025-06-01T00:00:00.000Z";
 const ANCHOR_MS = Date.parse(ANCHOR);
@@ -26,18 +26,9 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "sluice-generate-"));
 }
 
-/** Runs SQL in a fresh DuckDB (UTC) and returns plain rows; `$F` is replaced by the quoted file path. */
-async function query<T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const con = await db.connect();
-  try {
-    await con.run("SET TimeZone = 'UTC'");
-    const reader = await con.runAndReadAll(sql.replaceAll("$F", `'${file}'`));
-    return reader.getRowObjectsJS() as T[];
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
+/** Runs SQL over a file with a fresh DuckDB; `$F` is replaced by the path. */
+function query<T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
+  return duckQuery<T>(sql.replaceAll("$F", `'${file}'`));
 }
 
 async function one<T = Record<string, unknown>>(file: string, sql: string): Promise<T> {

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import type { QuarantineListing } from "../src/contracts/list-quarantine.js";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
+import { duckQuery as query } from "./support/duckdb.js";
 
 const yaml = (kinds: string, dedup = "{ strategy: none }") => `version: 1
 data_dir: ./data
@@ -35,17 +35,6 @@ function project(kinds: string, dedup?: string): string {
   const dir = projectDir(yaml(kinds, dedup));
   writeFileSync(join(dir, "events.jsonl"), `${LINES.join("\n")}\n`);
   return dir;
-}
-
-async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const con = await db.connect();
-  try {
-    return (await con.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
 }
 
 async function runOnce(dir: string): Promise<RunRecord> {

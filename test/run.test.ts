@@ -1,9 +1,9 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
+import { duckQuery } from "./support/duckdb.js";
 
 const pipeline = (rows: number) => `version: 1
 data_dir: ./data
@@ -22,16 +22,9 @@ pipelines:
         indexes: [[userId, timestamp], [eventType]]
 `;
 
-async function query<T>(file: string, sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const con = await db.connect();
-  try {
-    const r = await con.runAndReadAll(sql.replaceAll("$FILE", file));
-    return r.getRowObjectsJS() as T[];
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
+/** Runs SQL over a file with a fresh DuckDB; `$FILE` is replaced by the path. */
+function query<T = Record<string, unknown>>(file: string, sql: string): Promise<T[]> {
+  return duckQuery<T>(sql.replaceAll("$FILE", file));
 }
 
 describe("sluice run: generate -> Parquet snapshot -> DuckDB table", () => {

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
+import { duckQuery as query } from "./support/duckdb.js";
 
 const SALT = "e2e-salt-7f3a";
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
@@ -55,18 +55,6 @@ function project(yaml: string): string {
   writeFileSync(join(dir, "events.jsonl"), `${EVENTS.map((e) => JSON.stringify(e)).join("\n")}\n`);
   writeFileSync(join(dir, "ids.csv"), "legacy,customer\nL1,CUST-1\nL2,CUST-2\nL2,CUST-DUP\n");
   return dir;
-}
-
-async function query<T>(sql: string): Promise<T[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const con = await db.connect();
-  try {
-    await con.run("SET TimeZone = 'UTC'");
-    return (await con.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    con.closeSync();
-    db.closeSync();
-  }
 }
 
 function filesUnder(dir: string): string[] {
