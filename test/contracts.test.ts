@@ -187,6 +187,68 @@ describe("contract: strict mode", () => {
   });
 });
 
+describe("contract: checked in the scan that writes (well-formed JSONL, dedup none)", () => {
+  // Every line parses (line 17 is blank now): the file is read straight into the write, checked there,
+  // and only looked at row by row when that scan comes up short. The results must not differ.
+  const parsed = LINES.map((l, i) => (i === 16 ? "" : l));
+  const rulesOf = (dir: string, record: RunRecord) =>
+    query<{ pos: string; rules: string }>(
+      `SELECT _source_pos AS pos, array_to_string(list_transform(_failures, f -> coalesce(f."column" || '.', '') || f.rule), ',') AS rules
+       FROM '${join(dir, "data", record.quarantine_path!)}'`,
+    );
+
+  it("quarantines the same rows, with the same rules and lines, as the row-by-row check", async () => {
+    const dir = project({ validation: "quarantine", lines: parsed });
+    const { code, record, stderr } = await run(dir);
+    expect(code).toBe(0);
+    expect(stderr).toContain("some rows failed the contract; checking the batch row by row");
+    expect(record.rows).toMatchObject({ extracted: 20, valid: 3, quarantined: 17, written: 3 });
+    const q = await rulesOf(dir, record);
+    expect(q.map((r) => r.pos)).not.toContain("events.jsonl:17");
+    expect(q).toContainEqual({ pos: "events.jsonl:21", rules: "kind.enum,n.min" });
+    expect(q).toContainEqual({ pos: "events.jsonl:18", rules: "id.unique" });
+    expect(q).toHaveLength(17);
+    const out = await query<{ id: string }>(`SELECT id FROM '${latest(dir)}' ORDER BY id`);
+    expect(out.map((r) => r.id)).toEqual(["e1", "e2", "e20"]);
+  });
+
+  it("a clean file is written whole and typed; a repeated unique value alone still quarantines both rows", async () => {
+    const good = [parsed[0]!, parsed[1]!, parsed[19]!];
+    const clean = project({ validation: "quarantine", lines: good });
+    const ok = await run(clean);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).not.toContain("row by row");
+    expect(ok.record.rows).toMatchObject({ extracted: 3, valid: 3, quarantined: 0, written: 3 });
+    expect(ok.record.quarantine_path).toBeUndefined();
+    expect(ok.record.metrics.unique).toEqual({ id: 3 });
+    expect(ok.record.metrics.null_rate).toMatchObject({ id: 0, n: 1 / 3 });
+    const typed = await query<{ id: string; n: bigint | null; at: Date }>(
+      `SELECT id, n, "at" FROM '${latest(clean)}' ORDER BY id`,
+    );
+    expect(typed[1]).toEqual({ id: "e2", n: 0n, at: new Date("2025-01-02T08:00:00Z") });
+    expect(readdirSync(join(clean, "data", ".tmp"))).toEqual([]);
+
+    const twice = project({ validation: "quarantine", lines: [...good, good[0]!] });
+    const dup = await run(twice);
+    expect(dup.code).toBe(0);
+    expect(dup.record.rows).toMatchObject({ extracted: 4, valid: 2, quarantined: 2, written: 2 });
+    expect(await rulesOf(twice, dup.record)).toEqual([
+      { pos: "events.jsonl:1", rules: "id.unique" },
+      { pos: "events.jsonl:4", rules: "id.unique" },
+    ]);
+  });
+
+  it("strict: exits 3 and writes nothing, not even a part of the batch", async () => {
+    const dir = project({ validation: "strict", lines: parsed });
+    const r = await runCli(["run"], { cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("17 of 20 rows failed contract `event`; nothing was written");
+    expect(r.stdout).toContain('events.jsonl:3: kind enum "tap" (not one of: click, view)');
+    expect(existsSync(join(dir, "data", "raw"))).toBe(false);
+    expect(readdirSync(join(dir, "data", ".tmp"))).toEqual([]);
+  });
+});
+
 describe("contract: off", () => {
   it("checks nothing, keeps the contract's shape, but fails on unparseable lines", async () => {
     const dir = project({ validation: '"off"' });

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readdirSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/runner/run-record.js";
@@ -50,6 +50,21 @@ async function killWhileWriting(dir: string, writing: () => string | undefined):
   return seen!;
 }
 
+/** `<run_id>/<file>` of a Parquet file with bytes in a run's scratch folder under `scratch`, if any. */
+function stagedFile(scratch: string): string | undefined {
+  try {
+    for (const run of readdirSync(scratch)) {
+      const f = readdirSync(join(scratch, run)).find(
+        (n) => n.endsWith(".parquet") && statSync(join(scratch, run, n)).size > 0,
+      );
+      if (f) return join(run, f);
+    }
+  } catch {
+    // The folder appeared or went away while looking: look again.
+  }
+  return undefined;
+}
+
 const hidden = (dir: string) => readdirSync(dir).filter((f) => f.startsWith("."));
 const visible = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith("."));
 
@@ -60,11 +75,11 @@ describe("SIGKILL in the middle of a write", () => {
     const first = await run(dir, 1000);
     const before = visible(raw).sort();
 
-    // The snapshot being written: a hidden aside file that already holds some bytes.
-    const partial = await killWhileWriting(dir, () =>
-      hidden(raw).find((f) => f.includes(".tmp-") && statSync(join(raw, f)).size > 0),
-    );
-    expect(hidden(raw)).toContain(partial);
+    // The batch being written: its Parquet file in the run's scratch folder already holds some bytes
+    // (once complete, the snapshot is that file, hard-linked into place under a hidden name and renamed).
+    const scratch = join(dir, "data", ".tmp");
+    const partial = await killWhileWriting(dir, () => stagedFile(scratch));
+    expect(existsSync(join(scratch, partial))).toBe(true);
 
     // Only complete files are visible, every one opens, latest is still the first run's.
     expect(visible(raw).sort()).toEqual(before);
@@ -80,6 +95,7 @@ describe("SIGKILL in the middle of a write", () => {
     // The next run succeeds and sweeps the leftover.
     const third = await run(dir, 2000);
     expect(hidden(raw)).toEqual([]);
+    expect(existsSync(join(scratch, partial))).toBe(false);
     const [now] = await duck<{ n: bigint; run: string }>(
       `SELECT count(*) AS n, any_value(_run_id) AS run FROM '${join(raw, "behavioral_events_latest.parquet")}'`,
     );

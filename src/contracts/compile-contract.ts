@@ -66,6 +66,8 @@ export interface UniqueCheck {
 export interface CompiledContract {
   /** SELECT list giving the valid row: contract columns typed, in contract order, then kept extra columns. */
   readonly outputSelect: readonly string[];
+  /** outputSelect over the typed layer (`__sluice_tN AS name`): no cast is computed twice in one query. */
+  readonly typedOutputSelect: readonly string[];
   /** Typed expressions named `__sluice_tN`, computed once per row in the check query's inner layer. */
   readonly typedSelect: readonly string[];
   /** SELECT list giving the original row, every column as VARCHAR (quarantine, replay). */
@@ -131,6 +133,7 @@ export function compileContract(
   const extras = data.filter((c) => c.name !== SOURCE_POS && !contractNames.has(c.name));
 
   const outputSelect: string[] = [];
+  const typedOutputSelect: string[] = [];
   const typedSelect: string[] = [];
   const checks: { cond: string; struct: string }[] = [];
   const uniqueChecks: UniqueCheck[] = [];
@@ -148,6 +151,7 @@ export function compileContract(
     outputSelect.push(`${cast.expr} AS ${ident(name)}`);
     const t = ident(`__sluice_t${i}`);
     typedSelect.push(`${cast.expr} AS ${t}`);
+    typedOutputSelect.push(`${t} AS ${ident(name)}`);
     typedRef.set(name, t);
     const rawText = input ? originalText(raw, input.type) : "NULL";
     const fail = (rule: string, cond: string, detail: string, value = rawText) =>
@@ -272,6 +276,7 @@ export function compileContract(
 
   return {
     outputSelect: [...outputSelect, ...extraSelect],
+    typedOutputSelect: [...typedOutputSelect, ...extraSelect],
     typedSelect,
     originalSelect: data
       .filter((c) => c.name !== SOURCE_POS)

@@ -22,6 +22,31 @@ export interface ValidationResult {
   readonly quarantinePath?: string;
   /** Things the user should know that did not fail the run (e.g. values nulled by casts with validation off). */
   readonly warnings?: readonly string[];
+  /** Set when the checks were deferred (ValidateOptions.deferred): the counts above hold only once confirmed. */
+  readonly deferred?: DeferredCheck;
+}
+
+export interface ValidateOptions {
+  /** Rows of the input when the caller knows them: saves a scan of a lazy input (a view over files). */
+  readonly rows?: number;
+  /**
+   * Defer the checks to the scan that stages the valid rows: `valid` keeps the rows that pass, in the
+   * same pass that casts and writes them, and nothing is counted or quarantined here. For callers
+   * whose later stages keep every valid row (dedup `none`), so the staged row count tells whether any
+   * row failed. Ignored without a contract, in mode `off`, or when there are unparseable records
+   * to quarantine anyway.
+   */
+  readonly deferred?: boolean;
+}
+
+/**
+ * The second half of a deferred validation. The caller stages the valid rows, then calls
+ * `confirm(staged, rows)` with the staged relation and its row count. True: no row failed (every
+ * input row was staged, and no `unique` value occurs twice): validRows and quarantinedRows are final.
+ * False: some row failed; validate again without deferring, which finds, reports and quarantines them.
+ */
+export interface DeferredCheck {
+  confirm(staged: string, stagedRows: number): Promise<boolean>;
 }
 
 /** How many failures the strict error message lists. */
@@ -43,12 +68,15 @@ const SHOWN_FAILURES = 10;
  * How: every rule of every column compiles into one SELECT that keeps only
  * failing rows, each with the list of rules it broke (plus one small
  * GROUP BY per `unique` column). The valid rows are a view over the input
- * minus those rows: they are materialized once, downstream.
+ * minus those rows: they are materialized once, downstream. Deferred
+ * (options.deferred), the checks run inside that downstream scan instead and
+ * the failing rows are only looked for when the staged count says some exist.
  */
 export async function validateBatch(
   ctx: RunContext,
   relation: string,
   unparseable: { relation: string; rows: number } | undefined,
+  options: ValidateOptions = {},
 ): Promise<ValidationResult> {
   const mode = ctx.pipelineConfig.validation;
   const unp = unparseable && unparseable.rows > 0 ? unparseable : undefined;
@@ -68,8 +96,7 @@ export async function validateBatch(
 
   const { engine } = ctx;
   const columns = (await engine.columns(relation)).filter((c) => c.name !== SOURCE_ROW);
-  const numbered = await numberedRows(ctx, relation, columns);
-  const inputRows = await engine.count(relation);
+  const inputRows = options.rows ?? (await engine.count(relation));
   const pos = (rowid: string) =>
     columns.some((c) => c.name === SOURCE_POS) ? `${ident(SOURCE_POS)}::VARCHAR` : `'row ' || (${rowid} + 1)::VARCHAR`;
   const contract = ctx.contract;
@@ -87,6 +114,7 @@ export async function validateBatch(
         .map((c) => ident(c.name))
         .join(", ");
   const validView = async (exclude: string | undefined) => {
+    const numbered = await numberedRows(ctx, relation, columns);
     const name = ctx.tmpName("valid");
     const list = [
       select,
@@ -110,10 +138,17 @@ export async function validateBatch(
     };
   }
 
+  if (compiled?.hasChecks) {
+    await checkPatterns(engine, contract?.columns ?? {}, contractName(ctx.pipelineConfig.contract));
+  }
+  if (options.deferred && compiled && !unp && compiled.uniqueChecks.every((u) => !u.otherKeyParts)) {
+    return { ...(await deferredView(ctx, relation, compiled, inputRows)), validRows: inputRows, quarantinedRows: 0 };
+  }
+
   let failing: string | undefined;
   let failingRows = 0;
   if (compiled?.hasChecks) {
-    await checkPatterns(engine, contract?.columns ?? {}, contractName(ctx.pipelineConfig.contract));
+    const numbered = await numberedRows(ctx, relation, columns);
     failing = await findFailures(ctx, relation, numbered, compiled, pos("__sluice_row"));
     failingRows = await engine.count(failing);
   }
@@ -179,6 +214,41 @@ export async function validateBatch(
     quarantinedRows: failed,
     quarantinePath: quarantineRelPath(ctx.pipeline, ctx.runId),
   };
+}
+
+/**
+ * The deferred form of the checks: a view of the typed rows that break no rule, with every rule
+ * evaluated inline (NULL counts as passing, as in the eager query, where a rule fails only when its
+ * condition is TRUE). `unique` cannot be judged row by row: it is checked on the staged rows, where
+ * a value occurring twice means some rows failed.
+ */
+async function deferredView(
+  ctx: RunContext,
+  relation: string,
+  compiled: CompiledContract,
+  inputRows: number,
+): Promise<{ valid: string; deferred: DeferredCheck }> {
+  const valid = ctx.tmpName("valid");
+  const inner = [...compiled.typedSelect, ...compiled.uniqueChecks.map((u) => `FALSE AS ${u.flag}`)];
+  await ctx.engine.run(
+    `CREATE VIEW ${valid} AS SELECT ${compiled.typedOutputSelect.join(", ")}
+       FROM (SELECT *, ${inner.join(", ")} FROM ${relation}) AS __sluice_in
+      WHERE (${compiled.anyFailure}) IS NOT TRUE`,
+    "validate",
+  );
+  const confirm = async (staged: string, stagedRows: number): Promise<boolean> => {
+    if (stagedRows !== inputRows) return false;
+    for (const u of compiled.uniqueChecks) {
+      const c = ident(u.column);
+      const dup = await ctx.engine.all(
+        `SELECT 1 FROM ${staged} WHERE ${c} IS NOT NULL GROUP BY ${c} HAVING count(*) > 1 LIMIT 1`,
+        "validate",
+      );
+      if (dup.length > 0) return false;
+    }
+    return true;
+  };
+  return { valid, deferred: { confirm } };
 }
 
 /**

@@ -56,24 +56,30 @@ export async function dedupBatch(
   relation: string,
   existing: string | undefined,
   extent: "replace" | "append",
+  rows?: number,
 ): Promise<DedupResult> {
   const { engine } = ctx;
   const config = ctx.pipelineConfig.dedup;
   const columns = await engine.columns(relation);
   const names = columns.map((c) => c.name);
+  if (config.strategy === "none") {
+    // Nothing to compare: no row numbers, no scan (a lazy relation stays lazy).
+    let out = relation;
+    if (names.includes(SOURCE_ROW)) {
+      out = ctx.tmpName("deduped");
+      await engine.run(`CREATE VIEW ${out} AS SELECT * EXCLUDE (${ident(SOURCE_ROW)}) FROM ${relation}`, "dedup");
+    }
+    const batchRows = rows ?? (await engine.count(relation));
+    return { relation: out, extent, duplicates: 0, dropped: 0, batchRows };
+  }
   let input = relation;
   if (!names.includes(SOURCE_ROW)) {
     input = ctx.tmpName("dedup_in");
     await engine.run(`CREATE VIEW ${input} AS SELECT *, row_number() OVER () AS ${ident(SOURCE_ROW)} FROM ${relation}`);
   }
-  const rows = await engine.count(input);
+  const inputRows = rows ?? (await engine.count(input));
   const out = ctx.tmpName("deduped");
   const row = ident(SOURCE_ROW);
-
-  if (config.strategy === "none") {
-    await engine.run(`CREATE VIEW ${out} AS SELECT * EXCLUDE (${row}) FROM ${input}`, "dedup");
-    return { relation: out, extent, duplicates: 0, dropped: 0, batchRows: rows };
-  }
 
   const key = checkedKey(config, names);
   const payload = names.filter((c) => !NOT_PAYLOAD.has(c));
@@ -95,8 +101,8 @@ export async function dedupBatch(
       `SELECT count(*) AS n FROM (SELECT DISTINCT ${k.join(", ")} FROM ${input}${seenBefore})`,
       "dedup",
     );
-    const duplicates = rows - Number(fresh?.n ?? 0);
-    return { relation: out, extent, duplicates, dropped: 0, batchRows: rows };
+    const duplicates = inputRows - Number(fresh?.n ?? 0);
+    return { relation: out, extent, duplicates, dropped: 0, batchRows: inputRows };
   }
 
   // merge / eager: rank each key's rows over a narrow relation; NULL-key rows are each their own group.
@@ -168,7 +174,7 @@ export async function dedupBatch(
       : `SELECT * EXCLUDE (${row}) FROM ${input} WHERE ${row} NOT IN (SELECT ${row} FROM ${drop})`;
   if (!target) {
     await engine.run(`CREATE VIEW ${out} AS ${batchPart}`, "dedup");
-    return { relation: out, extent, duplicates: dropped, dropped, batchRows: rows - dropped };
+    return { relation: out, extent, duplicates: dropped, dropped, batchRows: inputRows - dropped };
   }
   const kept = replaced
     ? `SELECT e.* FROM ${target} AS e ANTI JOIN ${replaced} AS w ON ${on("e", "w")}`
@@ -178,7 +184,7 @@ export async function dedupBatch(
   // Duplicates: later rows of a key in the batch, and first rows of a key the target already held.
   const later = await engine.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${ranked} WHERE __sluice_rn > 1`, "dedup");
   const duplicates = config.strategy === "eager" ? dropped : Number(later?.n ?? 0) + targetHeld;
-  return { relation: out, extent: "replace", duplicates, dropped, batchRows: rows - dropped };
+  return { relation: out, extent: "replace", duplicates, dropped, batchRows: inputRows - dropped };
 }
 
 /** The dedup key, checked against the batch's columns (ConfigError, exit 2, otherwise). */

@@ -13,6 +13,8 @@ export interface EngineOptions {
   readonly threads?: number;
   /** Opens the database file read-only (queries against the warehouse). */
   readonly readOnly?: boolean;
+  /** Called after every statement with its SQL and duration (the runner logs them at debug level). */
+  readonly onQuery?: (sql: string, ms: number) => void;
 }
 
 /**
@@ -28,6 +30,7 @@ export class Engine {
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
+    private readonly onQuery: ((sql: string, ms: number) => void) | undefined,
   ) {}
 
   static async open(options: EngineOptions = {}): Promise<Engine> {
@@ -40,25 +43,31 @@ export class Engine {
     const connection = await instance.connect();
     // Timestamps are compared and written in UTC whatever the machine zone.
     await connection.run("SET TimeZone = 'UTC'");
-    return new Engine(instance, connection);
+    return new Engine(instance, connection, options.onQuery);
   }
 
   /** Runs a statement for its effect. `stage` names the step in error messages. */
   async run(sql: string, stage = "engine"): Promise<void> {
+    const t0 = performance.now();
     try {
       await this.connection.run(sql);
     } catch (err) {
       throw engineError(err, sql, stage);
+    } finally {
+      this.onQuery?.(sql, performance.now() - t0);
     }
   }
 
   /** Runs a query and returns its rows as plain JS objects. For small results only. */
   async all<T = Record<string, unknown>>(sql: string, stage = "engine"): Promise<T[]> {
+    const t0 = performance.now();
     try {
       const reader = await this.connection.runAndReadAll(sql);
       return reader.getRowObjectsJS() as T[];
     } catch (err) {
       throw engineError(err, sql, stage);
+    } finally {
+      this.onQuery?.(sql, performance.now() - t0);
     }
   }
 

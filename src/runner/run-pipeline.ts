@@ -11,7 +11,7 @@ import { sendAlertWebhooks } from "../quality/send-alert-webhooks.js";
 import { createSink } from "../sinks/registry.js";
 import type { SinkOutput } from "../sinks/sink.js";
 import { createSource } from "../sources/registry.js";
-import type { Source } from "../sources/source.js";
+import type { LoadedBatch, Source } from "../sources/source.js";
 import { applyTransformSteps } from "../transforms/apply-transforms.js";
 import { removeQuietly } from "../util/atomic.js";
 import { type Logger, silentLogger } from "../util/logger.js";
@@ -23,6 +23,7 @@ import type { RunContext, RunOptions } from "./run-context.js";
 import { newRunId } from "./run-id.js";
 import type { RunRecord } from "./run-record.js";
 import { scratchDir } from "./scratch-dir.js";
+import { stageBatch } from "./stage-batch.js";
 import { StateStore } from "./state-store.js";
 
 export interface RunPipelineOptions extends RunOptions {
@@ -158,6 +159,9 @@ async function runAttempt(
     tempDirectory: tmpDir,
     ...(config.engine.memory_limit ? { memoryLimit: config.engine.memory_limit } : {}),
     ...(config.engine.threads ? { threads: config.engine.threads } : {}),
+    ...(log.isLevelEnabled("debug")
+      ? { onQuery: (sql: string, ms: number) => log.debug(`engine: ${Math.round(ms)} ms: ${oneLine(sql, 240)}`) }
+      : {}),
   });
   let counter = 0;
   const ctx: RunContext = {
@@ -180,13 +184,14 @@ async function runAttempt(
     progress,
     tmpName: (prefix) => `${prefix}_${++counter}`,
   };
+  record.durations_ms = {};
   const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     progress.begin(stage);
     try {
       return await fn();
     } finally {
-      record.durations_ms[stage] = Math.round(performance.now() - t0);
+      record.durations_ms[stage] = (record.durations_ms[stage] ?? 0) + Math.round(performance.now() - t0);
     }
   };
 
@@ -195,16 +200,21 @@ async function runAttempt(
     const extracted = await timed("extract", () => source.extract(ctx));
     record.source = extracted.description;
     record.rows.extracted = extracted.rows + (extracted.unparseable?.rows ?? 0);
-    log.info(`extracted ${extracted.rows} rows from ${extracted.description}`);
+    log.info(`extracted ${extracted.rows + (extracted.unparseable?.rows ?? 0)} rows from ${extracted.description}`);
 
-    const transformed = await timed("transform", () => applyTransformSteps(ctx, extracted.relation));
-    record.rows.filtered = transformed.filtered;
-
-    const validated = await timed("validate", () => validateBatch(ctx, transformed.relation, extracted.unparseable));
-    record.rows.valid = validated.validRows;
-    record.rows.quarantined = validated.quarantinedRows;
-    if (validated.quarantinePath) record.quarantine_path = validated.quarantinePath;
-    record.warnings.push(...(validated.warnings ?? []));
+    // One scan checks, casts and stages the batch when nothing between the contract and the sinks
+    // needs the valid rows first: no transforms (they need positions), dedup none (keeps every row,
+    // so the staged count tells whether any row failed), a contract to check. Otherwise, and when
+    // that scan finds failures, the batch is loaded and checked row by row first.
+    const deferrable =
+      ctx.contract !== undefined &&
+      pipelineConfig.validation !== "off" &&
+      pipelineConfig.transforms.length === 0 &&
+      pipelineConfig.dedup.strategy === "none" &&
+      !extracted.unparseable;
+    const loadBatch = async (): Promise<LoadedBatch> =>
+      extracted.materialize ? await timed("extract", extracted.materialize) : extracted;
+    let input: LoadedBatch = deferrable ? extracted : await loadBatch();
 
     const sinks = pipelineConfig.sinks
       .filter((s) => !(s.type === "duckdb" && options.syncDuckdb === false))
@@ -214,31 +224,63 @@ async function runAttempt(
     const target = pipelineConfig.dedup.strategy === "none" ? undefined : sinks.find((s) => s.existing);
     const existing = target?.existing ? await target.existing(ctx) : undefined;
 
-    const deduped = await timed("dedup", () => dedupBatch(ctx, validated.valid, existing, extracted.extent));
-    record.rows.duplicates = deduped.duplicates;
-    record.rows.duplicates_dropped = deduped.dropped;
+    const prepare = async (batch: LoadedBatch, deferred: boolean) => {
+      record.rows.extracted = batch.rows + (batch.unparseable?.rows ?? 0);
+      const transformed = await timed("transform", () => applyTransformSteps(ctx, batch.relation, batch.rows));
+      record.rows.filtered = transformed.filtered;
 
-    const final = ctx.tmpName("final");
-    await timed("lineage", async () => {
-      const cols = (await engine.columns(deduped.relation))
-        .map((c) => c.name)
-        .filter((c) => c !== "_source_pos" && c !== "_source_row");
-      await engine.run(
-        // A view saves a full copy of the batch, but only when nothing in its plan reads the target:
-        // merge/eager/bronze read the target's rows (e.g. the latest snapshot) and a sink replaces
-        // them, so later sinks and the metrics would re-read the new state. Then it is a table.
-        `CREATE ${existing === undefined ? "VIEW" : "TABLE"} ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM ${
-          cols.length > 0 ? `(SELECT ${cols.map(ident).join(", ")} FROM ${deduped.relation})` : deduped.relation
-        }`,
-        "lineage",
+      const validated = await timed("validate", () =>
+        validateBatch(ctx, transformed.relation, batch.unparseable, { rows: transformed.rows, deferred }),
       );
+      record.rows.valid = validated.validRows;
+      record.rows.quarantined = validated.quarantinedRows;
+      if (validated.quarantinePath) record.quarantine_path = validated.quarantinePath;
+      record.warnings.push(...(validated.warnings ?? []));
+
+      const deduped = await timed("dedup", () =>
+        dedupBatch(ctx, validated.valid, existing, extracted.extent, validated.validRows),
+      );
+      record.rows.duplicates = deduped.duplicates;
+      record.rows.duplicates_dropped = deduped.dropped;
+      record.rows.written = deduped.batchRows;
+
+      const final = ctx.tmpName("final");
+      await timed("lineage", async () => {
+        const cols = (await engine.columns(deduped.relation))
+          .map((c) => c.name)
+          .filter((c) => c !== "_source_pos" && c !== "_source_row");
+        await engine.run(
+          `CREATE VIEW ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM ${
+            cols.length > 0 ? `(SELECT ${cols.map(ident).join(", ")} FROM ${deduped.relation})` : deduped.relation
+          }`,
+          "lineage",
+        );
+      });
+      const staged = await timed("stage", () => stageBatch(ctx, final, tmpDir, pipelineConfig.sinks));
+      const confirmed = validated.deferred
+        ? await timed("validate", () => validated.deferred!.confirm(staged.relation, staged.rows))
+        : true;
+      return { staged, extent: deduped.extent, confirmed };
+    };
+
+    let batch = await prepare(input, deferrable).catch((err: unknown) => {
+      // A lazy read fails in the staging scan (e.g. a malformed line): load it, which reports it properly.
+      if (!deferrable || !extracted.materialize) throw err;
+      log.debug(`staging the lazy batch failed (${err instanceof Error ? err.message : String(err)}); loading it`);
+      return undefined;
     });
-    record.rows.written = deduped.batchRows;
+    if (!batch?.confirmed) {
+      if (batch) log.info("some rows failed the contract; checking the batch row by row");
+      if (batch) removeQuietly(batch.staged.path);
+      input = await loadBatch();
+      batch = await prepare(input, false);
+    }
+    const { staged } = batch;
 
     const outputs: SinkOutput[] = [];
     await timed("write", async () => {
       for (const sink of sinks) {
-        const out = await sink.write(ctx, final, { extent: deduped.extent }, outputs);
+        const out = await sink.write(ctx, staged.relation, { extent: batch.extent, staged }, outputs);
         outputs.push(out);
         if (out.warning) record.warnings.push(`${out.sink}: ${out.warning}`);
         log.info(`${out.status} ${out.rows} rows -> ${out.path ?? out.table ?? out.sink}`);
@@ -246,7 +288,9 @@ async function runAttempt(
     });
     record.outputs = outputs;
 
-    record.metrics = await timed("metrics", () => computeMetrics(ctx, final, record, ledger.lastSucceeded(pipeline)));
+    record.metrics = await timed("metrics", () =>
+      computeMetrics(ctx, staged.relation, record, ledger.lastSucceeded(pipeline)),
+    );
     record.alerts = evaluateAlerts(pipelineConfig.alerts, record, { failedOnly: false });
     record.warnings.push(...alertRuleProblems(pipelineConfig.alerts, record));
 
@@ -259,4 +303,9 @@ async function runAttempt(
     engine.close();
     removeQuietly(tmpDir);
   }
+}
+
+function oneLine(sql: string, max: number): string {
+  const line = sql.replace(/\s+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }

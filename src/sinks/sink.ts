@@ -18,6 +18,20 @@ export interface SinkOutput {
 export interface WriteIntent {
   /** `replace`: the relation is the whole dataset; `append`: it is a delta to add. */
   readonly extent: "replace" | "append";
+  /** The file the relation reads, when it is one staged Parquet file (see runner/stage-batch.ts). */
+  readonly staged?: StagedFile;
+}
+
+/**
+ * The batch as one Parquet file in the run's scratch folder (same file system as the lake). A sink
+ * that would write exactly this file (same COPY options, whole dataset) may hard-link it instead of
+ * writing it again; the file is never modified, and the scratch folder only drops its own name.
+ */
+export interface StagedFile {
+  readonly path: string;
+  /** The COPY option list it was written with, as copyOptions() spells it. */
+  readonly options: string;
+  readonly rows: number;
 }
 
 /**

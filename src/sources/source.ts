@@ -17,6 +17,14 @@ export interface ExtractResult {
    * the runner quarantines them, reports them, or fails the run.
    */
   readonly unparseable?: { readonly relation: string; readonly rows: number };
+  /**
+   * Present when `relation` is lazy: a view that reads the input again on every scan and has no
+   * `_source_pos` (a file read straight by DuckDB). `rows` is still exact. The runner scans it once
+   * when the contract can be checked inside the write (see validateBatch's deferred mode), and
+   * otherwise calls `materialize` first: the batch loaded into the engine, with positions, and any
+   * unparseable records found while loading it.
+   */
+  readonly materialize?: () => Promise<LoadedBatch>;
   /** State to commit once every sink committed (e.g. the new watermark). */
   readonly nextState?: Record<string, unknown>;
   /**
@@ -26,6 +34,13 @@ export interface ExtractResult {
   readonly extent: "replace" | "append";
   /** Human description of what was read, e.g. `public."BehavioralEvent"` or 3 files. Secrets redacted. */
   readonly description: string;
+}
+
+/** A batch loaded into the engine (ExtractResult.materialize). */
+export interface LoadedBatch {
+  readonly relation: string;
+  readonly rows: number;
+  readonly unparseable?: { readonly relation: string; readonly rows: number };
 }
 
 /**

@@ -30,11 +30,16 @@ export interface TransformResult {
 /**
  * applyTransforms, also returning the row counts the run record needs
  * (extracted = written + quarantined + duplicates dropped + filtered).
+ * `rows`, when given, is the input's row count (saves scanning a lazy input).
  * Errors name the step: `transforms[2] (rename): ...`.
  */
-export async function applyTransformSteps(ctx: TransformContext, relation: string): Promise<TransformResult> {
+export async function applyTransformSteps(
+  ctx: TransformContext,
+  relation: string,
+  rows?: number,
+): Promise<TransformResult> {
   const steps = ctx.pipelineConfig.transforms;
-  const inputRows = await ctx.engine.count(relation);
+  const inputRows = rows ?? (await ctx.engine.count(relation));
   if (steps.length === 0) return { relation, rows: inputRows, filtered: 0 };
   const before = new Set((await relations(ctx)).map((r) => r.key));
   let current = relation;
@@ -51,12 +56,12 @@ export async function applyTransformSteps(ctx: TransformContext, relation: strin
   } catch (err) {
     throw labelled(err, "transforms");
   }
-  const rows = await ctx.engine.count(out);
+  const outRows = await ctx.engine.count(out);
   // The steps' intermediate tables and views (joined maps, filtered copies, mapping tables) are no longer needed.
   for (const r of await relations(ctx)) {
     if (!before.has(r.key) && r.name !== out) await ctx.engine.run(`DROP ${r.kind} IF EXISTS ${r.key}`, "transform");
   }
-  return { relation: out, rows, filtered: inputRows - rows };
+  return { relation: out, rows: outRows, filtered: inputRows - outRows };
 }
 
 /** Every user table and view of the session, with its qualified name. */

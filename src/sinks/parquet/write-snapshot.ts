@@ -33,7 +33,9 @@ export function latestName(dataset: string): string {
  * aside names and renamed into place, the snapshot first, so `latest` only
  * ever names a complete snapshot; `latest` is a hard link to the snapshot
  * (a copy where links are not supported). An empty batch still writes a file
- * with the full schema. Leftovers of crashed writes in `dir` are swept first.
+ * with the full schema. When the batch is a staged file written with this
+ * sink's options (`intent.staged`), the snapshot is a hard link to it: the
+ * same bytes, not written twice. Leftovers of crashed writes in `dir` are swept first.
  */
 export async function writeSnapshot(
   ctx: RunContext,
@@ -49,15 +51,19 @@ export async function writeSnapshot(
 
   const latest = join(dir, latestName(dataset));
   const snapshot = freeName(dir, `${dataset}_${stamp(ctx.startedAt)}`);
-  const rows = await ctx.engine.count(relation);
-  const source =
-    intent.extent === "append" && existsSync(latest)
-      ? `SELECT * FROM read_parquet(${literal(latest)}) UNION ALL BY NAME SELECT * FROM ${relation}`
-      : `SELECT * FROM ${relation}`;
+  const appending = intent.extent === "append" && existsSync(latest);
+  const rows = intent.staged?.rows ?? (await ctx.engine.count(relation));
+  const source = appending
+    ? `SELECT * FROM read_parquet(${literal(latest)}) UNION ALL BY NAME SELECT * FROM ${relation}`
+    : `SELECT * FROM ${relation}`;
+  const options = copyOptions(config);
+  const adopt = !appending && intent.staged?.options === options ? intent.staged.path : undefined;
 
   const aside = asidePath(snapshot);
   try {
-    await ctx.engine.run(`COPY (${source}) TO ${literal(aside)} ${copyOptions(config)}`, "write");
+    if (!(adopt && linked(adopt, aside))) {
+      await ctx.engine.run(`COPY (${source}) TO ${literal(aside)} ${options}`, "write");
+    }
     publish(aside, snapshot);
   } catch (err) {
     removeQuietly(aside);
@@ -65,6 +71,16 @@ export async function writeSnapshot(
   }
   pointAt(latest, snapshot);
   return { written: snapshot, rows, bytes: statSync(snapshot).size, files: [latest] };
+}
+
+/** Hard-links `file` at `aside`; false when the file system refuses (then the caller writes it). */
+function linked(file: string, aside: string): boolean {
+  try {
+    linkSync(file, aside);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Replaces `pointer` by a hard link to (or copy of) `target`, in one rename. */

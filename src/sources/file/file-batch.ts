@@ -7,7 +7,10 @@ export interface FileBatch {
   readonly unparseable?: { readonly relation: string; readonly rows: number };
   /**
    * `fast`: DuckDB's reader took the files as they are; `careful`: DuckDB refused them, so they were split
-   * into records first and the malformed ones set aside.
+   * into records first and the malformed ones set aside; `lazy`: not loaded yet, the relation reads the
+   * files on every scan (no `_source_pos`) and `materialize` loads them (fast or careful).
    */
-  readonly readPath: "fast" | "careful";
+  readonly readPath: "fast" | "careful" | "lazy";
+  /** `lazy` path: `relation` is a view straight over the files (see ExtractResult.materialize). */
+  readonly materialize?: () => Promise<FileBatch>;
 }

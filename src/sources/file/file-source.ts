@@ -32,10 +32,12 @@ export class FileSource implements Source {
       `file source: ${batch.rows} records${batch.unparseable ? ` and ${batch.unparseable.rows} unparseable` : ""} ` +
         `from ${description} (${resolved.format}, ${batch.readPath} path) in ${Math.round(performance.now() - started)} ms`,
     );
+    const { materialize } = batch;
     return {
       relation: batch.relation,
       rows: batch.rows,
       ...(batch.unparseable ? { unparseable: batch.unparseable } : {}),
+      ...(materialize ? { materialize: () => materialize() } : {}),
       extent: "replace",
       description,
     };

@@ -1,3 +1,4 @@
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContractSpec } from "../../config/spec.js";
 import type { Engine } from "../../engine/engine.js";
@@ -12,6 +13,9 @@ import { scanJsonlLines } from "./scan-jsonl-lines.js";
 import { scratchDir } from "./scratch-dir.js";
 import { createPositionedView, positionalView } from "./source-positions.js";
 import { UnparseableFile } from "./unparseable-file.js";
+
+/** How much of a file firstRecordKeys looks at. */
+const FIRST_RECORD_BYTES = 64 * 1024;
 
 /** Column read when the records have no keys at all; never shown. */
 const NO_COLUMNS = "__sluice_no_columns";
@@ -45,14 +49,47 @@ export async function readJsonl(ctx: RunContext, files: readonly InputFile[]): P
   const [layouts, keys] = await Promise.all([
     Promise.all(paths.map((p) => scanJsonlLines(p))),
     needsKeyScan(ctx)
-      ? scanKeys(ctx, `read_ndjson_objects(${pathList(paths)})`, "json").catch((err: unknown) => err as Error)
+      ? firstRecordKeys(paths[0])
+          .then((first) => scanKeys(ctx, `read_ndjson_objects(${pathList(paths)})`, "json", first))
+          .catch((err: unknown) => err as Error)
       : undefined,
   ]);
   ctx.log.debug(`file source: line scan and key scan took ${Math.round(performance.now() - started)} ms`);
-  const fast = keys instanceof Error ? keys.message : await readFast(ctx, files, layouts, keys);
-  if (typeof fast !== "string") return fast;
-  ctx.log.info(`file source: DuckDB refused the JSON (${firstLine(fast)}); reading line by line`);
-  return readCareful(ctx, files, layouts);
+  const load = async (): Promise<FileBatch> => {
+    const fast = keys instanceof Error ? keys.message : await readFast(ctx, files, layouts, keys);
+    if (typeof fast !== "string") return fast;
+    ctx.log.info(`file source: DuckDB refused the JSON (${firstLine(fast)}); reading line by line`);
+    return readCareful(ctx, files, layouts);
+  };
+  const lazy = keys instanceof Error ? undefined : await readLazy(ctx, files, layouts, keys);
+  return lazy ? { ...lazy, materialize: load } : load();
+}
+
+/**
+ * Lazy path, under a contract when the scans found nothing odd: a view reading the files with
+ * `read_json` (every column VARCHAR, as the fast path loads them), so the runner can check and write
+ * the batch in one scan. Loading a table first costs more than a second scan of the file.
+ */
+async function readLazy(
+  ctx: RunContext,
+  files: readonly InputFile[],
+  layouts: readonly RecordLayout[],
+  keys: KeyScan | undefined,
+): Promise<Omit<FileBatch, "materialize"> | undefined> {
+  if (!ctx.contract) return undefined;
+  const records = layouts.reduce((n, l) => n + l.records, 0);
+  if (keys && (keys.records !== records || keys.nonObjects > 0)) return undefined;
+  const names = contractColumns(ctx.contract, keys?.keys, ctx.pipelineConfig.transforms.length > 0);
+  if (names.length === 0) return undefined;
+  const relation = ctx.tmpName("file");
+  await ctx.engine.run(
+    `CREATE VIEW ${relation} AS SELECT * FROM ${readJsonSql(
+      files.map((f) => f.path),
+      names.map((n) => [n, "VARCHAR"] as const),
+    )}`,
+    "extract",
+  );
+  return { relation, rows: records, readPath: "lazy" };
 }
 
 /** Fast path; returns why it gave up instead of a batch when the files need the careful path. */
@@ -246,8 +283,16 @@ interface KeyScan {
  * FROM clause whose column `column` holds one JSON value per record).
  * Throws (DuckDB's message) when a value is not valid JSON.
  */
-async function scanKeys(ctx: RunContext, from: string, column: string): Promise<KeyScan> {
+async function scanKeys(ctx: RunContext, from: string, column: string, expected?: readonly string[]): Promise<KeyScan> {
   const { engine } = ctx;
+  if (expected && expected.length > 0) {
+    // Usually every record has the first one's keys in its order: comparing lists is cheaper than grouping them.
+    const row = await engine.one<{ n: bigint; odd: bigint }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE json_keys(${column}) IS DISTINCT FROM [${expected.map(literal).join(", ")}]) AS odd FROM ${from}`,
+      "extract",
+    );
+    if (Number(row?.odd ?? 1) === 0) return { keys: [...expected], records: Number(row?.n ?? 0), nonObjects: 0 };
+  }
   const groups = ctx.tmpName("file_keys");
   await engine.run(
     `CREATE TEMP TABLE ${groups} AS SELECT json_keys(${column}) AS keys, starts_with(${column}::VARCHAR, '{') AS obj,
@@ -270,6 +315,27 @@ async function scanKeys(ctx: RunContext, from: string, column: string): Promise<
     return { keys: keys.map((k) => k.key), records: Number(total?.n ?? 0), nonObjects: Number(total?.other ?? 0) };
   } finally {
     await engine.run(`DROP TABLE ${groups}`, "extract");
+  }
+}
+
+/** The keys of the first record of a file, when it starts with a JSON object on one short line. */
+async function firstRecordKeys(path: string | undefined): Promise<string[] | undefined> {
+  if (path === undefined) return undefined;
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(FIRST_RECORD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const line = buf
+      .subarray(0, bytesRead)
+      .toString("utf8")
+      .split("\n")
+      .find((l) => l.trim() !== "");
+    const value: unknown = line === undefined ? undefined : JSON.parse(line);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? Object.keys(value) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await fh.close();
   }
 }
 
@@ -298,8 +364,7 @@ async function loadJsonTable(
   const { engine, contract } = ctx;
   const read = (columns: readonly (readonly [string, string])[]) =>
     engine.run(
-      `CREATE TABLE ${table} AS SELECT * FROM read_json(${pathList(paths)}, format = 'newline_delimited',
-         records = true, columns = ${structLiteral(columns.length > 0 ? columns : [[NO_COLUMNS, "VARCHAR"]])})`,
+      `CREATE TABLE ${table} AS SELECT * FROM ${readJsonSql(paths, columns.length > 0 ? columns : [[NO_COLUMNS, "VARCHAR"]])}`,
       "extract",
     );
   if (contract) {
@@ -357,6 +422,11 @@ function assertDistinctIgnoringCase(names: readonly string[]): void {
     }
     seen.set(n.toLowerCase(), n);
   }
+}
+
+/** `read_json` of newline-delimited records with exactly these columns (keys not listed are not read). */
+function readJsonSql(paths: readonly string[], columns: readonly (readonly [string, string])[]): string {
+  return `read_json(${pathList(paths)}, format = 'newline_delimited', records = true, columns = ${structLiteral(columns)})`;
 }
 
 function pathList(paths: readonly string[]): string {
