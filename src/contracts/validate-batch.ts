@@ -46,7 +46,13 @@ export interface ValidateOptions {
  * False: some row failed; validate again without deferring, which finds, reports and quarantines them.
  */
 export interface DeferredCheck {
-  confirm(staged: string, stagedRows: number): Promise<boolean>;
+  confirm(staged: string, stagedRows: number): Promise<Confirmation>;
+}
+
+export interface Confirmation {
+  readonly passed: boolean;
+  /** Distinct non-NULL values of each `unique` column in the staged rows (the metrics reuse them). */
+  readonly distinct: Readonly<Record<string, number>>;
 }
 
 /** How many failures the strict error message lists. */
@@ -236,17 +242,22 @@ async function deferredView(
       WHERE (${compiled.anyFailure}) IS NOT TRUE`,
     "validate",
   );
-  const confirm = async (staged: string, stagedRows: number): Promise<boolean> => {
-    if (stagedRows !== inputRows) return false;
-    for (const u of compiled.uniqueChecks) {
-      const c = ident(u.column);
-      const dup = await ctx.engine.all(
-        `SELECT 1 FROM ${staged} WHERE ${c} IS NOT NULL GROUP BY ${c} HAVING count(*) > 1 LIMIT 1`,
-        "validate",
-      );
-      if (dup.length > 0) return false;
-    }
-    return true;
+  const confirm = async (staged: string, stagedRows: number): Promise<Confirmation> => {
+    if (stagedRows !== inputRows) return { passed: false, distinct: {} };
+    const cols = compiled.uniqueChecks.map((u) => ident(u.column));
+    if (cols.length === 0) return { passed: true, distinct: {} };
+    // A value occurring twice: fewer distinct values than non-NULL ones.
+    const row = await ctx.engine.one<Record<string, bigint>>(
+      `SELECT ${cols.map((c, i) => `count(${c}) AS n${i}, count(DISTINCT ${c}) AS d${i}`).join(", ")} FROM ${staged}`,
+      "validate",
+    );
+    const distinct: Record<string, number> = {};
+    let passed = true;
+    compiled.uniqueChecks.forEach((u, i) => {
+      distinct[u.column] = Number(row?.[`d${i}`] ?? 0);
+      if (Number(row?.[`n${i}`] ?? 0) !== distinct[u.column]) passed = false;
+    });
+    return { passed, distinct };
   };
   return { valid, deferred: { confirm } };
 }

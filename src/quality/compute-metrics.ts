@@ -27,6 +27,7 @@ export async function computeMetrics(
   relation: string,
   record: RunRecord,
   previous: RunRecord | undefined,
+  known: { readonly distinct?: Readonly<Record<string, number>> } = {},
 ): Promise<RunMetrics> {
   const columns = (await ctx.engine.columns(relation)).map((c) => c.name);
   const present = new Set(columns);
@@ -37,7 +38,8 @@ export async function computeMetrics(
     const m = /^unique\.(.+)$/.exec(rule.metric);
     if (m?.[1]) wanted.add(m[1]);
   }
-  const uniqueCols = [...wanted].filter((c) => present.has(c));
+  // Distinct counts already taken over this same relation (the deferred contract check) are not taken again.
+  const uniqueCols = [...wanted].filter((c) => present.has(c) && known.distinct?.[c] === undefined);
 
   const select = [
     "count(*) AS n",
@@ -54,6 +56,7 @@ export async function computeMetrics(
     for (const [i, c] of measured.entries()) nullRate[c] = (n - Number(row?.[`nn${i}`] ?? 0)) / n;
   }
   const unique: Record<string, number> = {};
+  for (const c of wanted) if (known.distinct?.[c] !== undefined && present.has(c)) unique[c] = known.distinct[c];
   for (const [i, c] of uniqueCols.entries()) unique[c] = Number(row?.[`u${i}`] ?? 0);
 
   const checked = record.rows.valid + record.rows.quarantined;

@@ -1,6 +1,6 @@
 import pRetry, { AbortError } from "p-retry";
 import type { LoadedConfig } from "../config/load-config.js";
-import { validateBatch } from "../contracts/validate-batch.js";
+import { type Confirmation, validateBatch } from "../contracts/validate-batch.js";
 import { dedupBatch } from "../dedup/dedup-batch.js";
 import { Engine } from "../engine/engine.js";
 import { ident } from "../engine/sql.js";
@@ -256,10 +256,13 @@ async function runAttempt(
           "lineage",
         );
       });
-      const staged = await timed("stage", () => stageBatch(ctx, final, tmpDir, pipelineConfig.sinks));
-      const confirmed = validated.deferred
-        ? await timed("validate", () => validated.deferred!.confirm(staged.relation, staged.rows))
-        : true;
+      const staged = await timed("stage", () =>
+        stageBatch(ctx, final, tmpDir, pipelineConfig.sinks, { keepFiltersAbove: validated.deferred !== undefined }),
+      );
+      const check = validated.deferred;
+      const confirmed: Confirmation = check
+        ? await timed("validate", () => check.confirm(staged.relation, staged.rows))
+        : { passed: true, distinct: {} };
       return { staged, extent: deduped.extent, confirmed };
     };
 
@@ -269,7 +272,7 @@ async function runAttempt(
       log.debug(`staging the lazy batch failed (${err instanceof Error ? err.message : String(err)}); loading it`);
       return undefined;
     });
-    if (!batch?.confirmed) {
+    if (!batch?.confirmed.passed) {
       if (batch) log.info("some rows failed the contract; checking the batch row by row");
       if (batch) removeQuietly(batch.staged.path);
       input = await loadBatch();
@@ -289,7 +292,9 @@ async function runAttempt(
     record.outputs = outputs;
 
     record.metrics = await timed("metrics", () =>
-      computeMetrics(ctx, staged.relation, record, ledger.lastSucceeded(pipeline)),
+      computeMetrics(ctx, staged.relation, record, ledger.lastSucceeded(pipeline), {
+        distinct: batch.confirmed.distinct,
+      }),
     );
     record.alerts = evaluateAlerts(pipelineConfig.alerts, record, { failedOnly: false });
     record.warnings.push(...alertRuleProblems(pipelineConfig.alerts, record));

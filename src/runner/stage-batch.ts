@@ -31,14 +31,18 @@ export async function stageBatch(
   relation: string,
   scratch: string,
   sinks: readonly SinkConfig[],
+  { keepFiltersAbove = false }: { keepFiltersAbove?: boolean } = {},
 ): Promise<StagedBatch> {
   const snapshot = sinks.find((s) => s.type === "parquet" && s.layout === "snapshot");
   const options = snapshot?.type === "parquet" ? copyOptions(snapshot) : SCRATCH_OPTIONS;
   const path = join(scratch, `${ctx.tmpName("batch")}.parquet`);
-  const written = await ctx.engine.one<{ Count: bigint | number }>(
-    `COPY (SELECT * FROM ${relation}) TO ${literal(path)} ${options}`,
-    "stage",
-  );
+  const copy = `COPY (SELECT * FROM ${relation}) TO ${literal(path)} ${options}`;
+  // The deferred contract check is a filter over the typed values; pushed below the projection that
+  // computes them, DuckDB would compute every cast twice (once to check, once to write).
+  if (keepFiltersAbove) await ctx.engine.run("SET disabled_optimizers = 'filter_pushdown'", "stage");
+  const written = await ctx.engine
+    .one<{ Count: bigint | number }>(copy, "stage")
+    .finally(() => (keepFiltersAbove ? ctx.engine.run("RESET disabled_optimizers", "stage") : undefined));
   const view = ctx.tmpName("staged");
   await ctx.engine.run(`CREATE VIEW ${view} AS SELECT * FROM read_parquet(${literal(path)})`, "stage");
   return { relation: view, path, options, rows: Number(written?.Count ?? 0) };

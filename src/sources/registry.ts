@@ -2,7 +2,6 @@ import type { SourceConfig } from "../config/spec.js";
 import { ConfigError } from "../errors.js";
 import { FileSource } from "./file/file-source.js";
 import { GenerateSource } from "./generate/generate-source.js";
-import { PostgresSource } from "./postgres/postgres-source.js";
 import type { Source } from "./source.js";
 
 /** Builds the source a config selects by `type`. A new source adds one line here. */
@@ -12,8 +11,15 @@ export function createSource(config: SourceConfig): Source {
       return new GenerateSource(config);
     case "file":
       return new FileSource(config);
-    case "postgres":
-      return new PostgresSource(config);
+    case "postgres": {
+      // Loaded on first use: the driver's modules cost start-up time every other run would pay.
+      const loaded = import("./postgres/postgres-source.js").then((m) => new m.PostgresSource(config));
+      loaded.catch(() => {});
+      return {
+        extract: async (ctx) => (await loaded).extract(ctx),
+        check: async (ctx) => (await loaded).check(ctx),
+      };
+    }
     default:
       throw new ConfigError(
         `source type \`${config.type}\` runs with \`sluice stream\`, not as a batch source`,

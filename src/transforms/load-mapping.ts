@@ -2,8 +2,7 @@ import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, isAbsolute, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
-import pg from "pg";
-import { to as copyTo } from "pg-copy-streams";
+import type pg from "pg";
 import { ident, literal } from "../engine/sql.js";
 import { SluiceError } from "../errors.js";
 import { removeQuietly } from "../util/atomic.js";
@@ -83,7 +82,9 @@ async function loadPostgres(ctx: TransformContext, from: Extract<MappingFrom, { 
   }
   const { url, schema } = splitSchemaParam(rawUrl);
   const where = `${redactSecrets(url)} table ${from.table}`;
-  const client = new pg.Client({ connectionString: url });
+  // Loaded here, not at the top: only runs with a PostgreSQL mapping pay for the driver.
+  const [{ default: driver }, { to: copyTo }] = await Promise.all([import("pg"), import("pg-copy-streams")]);
+  const client = new driver.Client({ connectionString: url });
   const dir = mkdtempSync(join(tmpdir(), "sluice-map-"));
   const csv = join(dir, "mapping.csv");
   try {

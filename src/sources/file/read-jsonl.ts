@@ -28,6 +28,11 @@ const NO_COLUMNS = "__sluice_no_columns";
  * keys of all records, so a key that first appears on line 900 000 is still a
  * column (skipped with `extra_columns: drop`, where only contract keys matter).
  *
+ * Lazy path, under a contract when the key scan saw only JSON objects (or
+ * was skipped): a view over `read_json` with the contract's VARCHAR columns,
+ * read again by every scan, and `materialize`, which runs the fast or careful
+ * path below when the runner needs the rows loaded with positions.
+ *
  * Fast path, when every non-blank line is a JSON object: `read_json` loads
  * the table; positions come from its rowid.
  *
@@ -46,39 +51,58 @@ const NO_COLUMNS = "__sluice_no_columns";
 export async function readJsonl(ctx: RunContext, files: readonly InputFile[]): Promise<FileBatch> {
   const paths = files.map((f) => f.path);
   const started = performance.now();
-  const [layouts, keys] = await Promise.all([
-    Promise.all(paths.map((p) => scanJsonlLines(p))),
-    needsKeyScan(ctx)
-      ? firstRecordKeys(paths[0])
+  const lineScan = () => Promise.all(paths.map((p) => scanJsonlLines(p)));
+  const keyScan = needsKeyScan(ctx)
+    ? () =>
+        firstRecordKeys(paths[0])
           .then((first) => scanKeys(ctx, `read_ndjson_objects(${pathList(paths)})`, "json", first))
           .catch((err: unknown) => err as Error)
-      : undefined,
-  ]);
-  ctx.log.debug(`file source: line scan and key scan took ${Math.round(performance.now() - started)} ms`);
-  const load = async (): Promise<FileBatch> => {
+    : undefined;
+  const load = async (layouts: readonly RecordLayout[], keys: KeyScan | Error | undefined): Promise<FileBatch> => {
     const fast = keys instanceof Error ? keys.message : await readFast(ctx, files, layouts, keys);
     if (typeof fast !== "string") return fast;
     ctx.log.info(`file source: DuckDB refused the JSON (${firstLine(fast)}); reading line by line`);
     return readCareful(ctx, files, layouts);
   };
-  const lazy = keys instanceof Error ? undefined : await readLazy(ctx, files, layouts, keys);
-  return lazy ? { ...lazy, materialize: load } : load();
+
+  // Under a contract the key scan alone decides whether the lazy path applies (it counts the records
+  // too), so the line scan, which only gives positions, waits until the batch is loaded, if ever.
+  if (ctx.contract && keyScan) {
+    const keys = await keyScan();
+    ctx.log.debug(`file source: key scan took ${Math.round(performance.now() - started)} ms`);
+    const lazy = keys instanceof Error ? undefined : await readLazy(ctx, files, keys.records, keys);
+    if (lazy) return { ...lazy, materialize: async () => load(await lineScan(), keys) };
+    return load(await lineScan(), keys);
+  }
+  const [layouts, keys] = await Promise.all([lineScan(), keyScan?.()]);
+  ctx.log.debug(`file source: line scan and key scan took ${Math.round(performance.now() - started)} ms`);
+  const lazy =
+    keys instanceof Error
+      ? undefined
+      : await readLazy(
+          ctx,
+          files,
+          layouts.reduce((n, l) => n + l.records, 0),
+          keys,
+        );
+  return lazy ? { ...lazy, materialize: () => load(layouts, keys) } : load(layouts, keys);
 }
 
 /**
  * Lazy path, under a contract when the scans found nothing odd: a view reading the files with
  * `read_json` (every column VARCHAR, as the fast path loads them), so the runner can check and write
- * the batch in one scan. Loading a table first costs more than a second scan of the file.
+ * the batch in one scan. Loading a table first costs more than a second scan of the file. `records`
+ * is the key scan's count of JSON values, or the line scan's count of non-blank lines; if `read_json`
+ * sees another number, the runner's staged count will not match and it loads the batch instead.
  */
 async function readLazy(
   ctx: RunContext,
   files: readonly InputFile[],
-  layouts: readonly RecordLayout[],
+  records: number,
   keys: KeyScan | undefined,
 ): Promise<Omit<FileBatch, "materialize"> | undefined> {
   if (!ctx.contract) return undefined;
-  const records = layouts.reduce((n, l) => n + l.records, 0);
-  if (keys && (keys.records !== records || keys.nonObjects > 0)) return undefined;
+  if (keys && keys.nonObjects > 0) return undefined;
   const names = contractColumns(ctx.contract, keys?.keys, ctx.pipelineConfig.transforms.length > 0);
   if (names.length === 0) return undefined;
   const relation = ctx.tmpName("file");
