@@ -41,9 +41,10 @@ export interface ValidateOptions {
 
 /**
  * The second half of a deferred validation. The caller stages the valid rows, then calls
- * `confirm(staged, rows)` with the staged relation and its row count. True: no row failed (every
- * input row was staged, and no `unique` value occurs twice): validRows and quarantinedRows are final.
- * False: some row failed; validate again without deferring, which finds, reports and quarantines them.
+ * `confirm(staged, rows)` with the staged relation and its row count. `passed`: no row failed (every
+ * input row was staged, and no `unique` value occurs twice), so validRows and quarantinedRows are
+ * final. Otherwise some row failed: validate again without deferring, which finds, reports and
+ * quarantines them.
  */
 export interface DeferredCheck {
   confirm(staged: string, stagedRows: number): Promise<Confirmation>;
