@@ -69,6 +69,9 @@ async function run(
   return { code: r.code, record: JSON.parse(r.stdout) as RunRecord, stderr: r.stderr };
 }
 
+/** A quarantined row's broken rules as `column.rule` joined by commas, in the order they were found. */
+const RULES = `array_to_string(list_transform(_failures, f -> coalesce(f."column" || '.', '') || f.rule), ',') AS rules`;
+
 const latest = (dir: string) => join(dir, "data", "raw", "events", "events_latest.parquet");
 
 describe("contract: quarantine mode", () => {
@@ -100,7 +103,7 @@ describe("contract: quarantine mode", () => {
 
     // The quarantine: original values as text, every broken rule, run id and line.
     const q = await query<{ pos: string; rules: string; n: string | null; run: string }>(
-      `SELECT _source_pos AS pos, array_to_string(list_transform(_failures, f -> coalesce(f."column" || '.', '') || f.rule), ',') AS rules, n, _run_id AS run
+      `SELECT _source_pos AS pos, ${RULES}, n, _run_id AS run
        FROM '${join(dir, "data", record.quarantine_path!)}'`,
     );
     expect(q.map((r) => [r.pos, r.rules])).toEqual([
@@ -193,7 +196,7 @@ describe("contract: checked in the scan that writes (well-formed JSONL, dedup no
   const parsed = LINES.map((l, i) => (i === 16 ? "" : l));
   const rulesOf = (dir: string, record: RunRecord) =>
     query<{ pos: string; rules: string }>(
-      `SELECT _source_pos AS pos, array_to_string(list_transform(_failures, f -> coalesce(f."column" || '.', '') || f.rule), ',') AS rules
+      `SELECT _source_pos AS pos, ${RULES}
        FROM '${join(dir, "data", record.quarantine_path!)}'`,
     );
 
@@ -297,7 +300,7 @@ pipelines:
     expect(r.code, r.stderr).toBe(0);
     expect(record.rows).toMatchObject({ extracted: 5, valid: 2, quarantined: 3 });
     const q = await query<{ pos: string; rules: string }>(
-      `SELECT _source_pos AS pos, array_to_string(list_transform(_failures, f -> coalesce(f."column" || '.', '') || f.rule), ',') AS rules
+      `SELECT _source_pos AS pos, ${RULES}
        FROM '${join(dir, "data", record.quarantine_path!)}'`,
     );
     expect(q).toEqual([
