@@ -3,9 +3,9 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Cron } from "croner";
 import { type Document, isMap, isPair, isScalar, LineCounter, parse, parseDocument, visit } from "yaml";
-import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { keysAt } from "./schema-walk.js";
+import { applySetsToObject, type ConfigSet, parseSets, setAt } from "./config-sets.js";
+import { describeIssue, formatPath, type Locate } from "./describe-issue.js";
 import { configSpec, type SluiceConfig } from "./spec.js";
 import { suggest } from "./suggest.js";
 
@@ -62,8 +62,9 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     const mod = (await importModule(path)) as { default?: unknown };
     // A .ts file outside an ESM package is compiled as CommonJS: its default export arrives as default.default.
     const exported = (mod.default as { default?: unknown } | undefined)?.default ?? mod.default ?? {};
-    const value = applySetsToObject(structuredClone(exported) as Record<string, unknown>, options.sets ?? []);
-    return validateConfigObject(value, path);
+    const sets = parsedSets(options.sets ?? []);
+    const value = applySetsToObject(structuredClone(exported) as Record<string, unknown>, sets);
+    return finish(value, path, byPath(path, sets));
   }
   const text = readFileSync(path, "utf8");
   return loadConfigText(text, path, options);
@@ -86,29 +87,44 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
   substituteEnv(doc, options.env ?? process.env, (offset, msg) => {
     if (!options.allowMissingEnv) problems.push(`${where(offset)}: ${msg}`);
   });
-  for (const set of options.sets ?? []) {
-    const eq = set.indexOf("=");
-    if (eq <= 0) {
-      problems.push(`--set ${set}: expected key.path=value`);
-      continue;
-    }
-    doc.setIn(splitPath(set.slice(0, eq)), doc.createNode(parse(set.slice(eq + 1))));
-  }
   if (problems.length) throw new ConfigError(problems.join("\n"), "set the variable, or give a default: ${VAR:-value}");
+  const sets = parsedSets(options.sets ?? []);
+  for (const set of sets) {
+    try {
+      doc.setIn(set.path, doc.createNode(set.value));
+    } catch (err) {
+      throw new ConfigError(`--set ${set.text}: cannot set ${formatPath(set.path)}: ${(err as Error).message}`);
+    }
+  }
   const value = (doc.toJS() ?? {}) as unknown;
-  return finish(value, path, (issuePath, key) => where(offsetOf(doc, issuePath, key)));
+  const inFile: Locate = (issuePath, key) => where(offsetOf(doc, issuePath, key));
+  return finish(value, path, (issuePath, key) => {
+    const set = setAt(sets, issuePath, key);
+    return set ? `--set ${set.text}` : inFile(issuePath, key);
+  });
+}
+
+/** Parses `--set` arguments; a malformed one is a ConfigError saying what `--set` takes. */
+function parsedSets(args: readonly string[]): ConfigSet[] {
+  const { sets, problems } = parseSets(args);
+  if (problems.length) throw new ConfigError(problems.join("\n"));
+  return sets;
+}
+
+/** Locates problems of a config given as an object: `file: path`, or the `--set` that put the value there. */
+function byPath(path: string, sets: readonly ConfigSet[]): Locate {
+  return (issuePath, key) => {
+    const set = setAt(sets, issuePath, key);
+    return set ? `--set ${set.text}` : `${path}: ${formatPath(issuePath) || "(top level)"}`;
+  };
 }
 
 /** Validates a config given as an object (TypeScript API, tests). */
 export function validateConfigObject(value: unknown, path: string): LoadedConfig {
-  return finish(value, path, (issuePath) => `${path}: ${formatPath(issuePath) || "(top level)"}`);
+  return finish(value, path, byPath(path, []));
 }
 
-function finish(
-  value: unknown,
-  path: string,
-  where: (path: readonly PropertyKey[], key?: string) => string,
-): LoadedConfig {
+function finish(value: unknown, path: string, where: Locate): LoadedConfig {
   const result = configSpec.safeParse(value);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => describeIssue(issue, value, where));
@@ -121,38 +137,6 @@ function finish(
   const dataDir = resolve(dir, config.data_dir);
   const warehousePath = config.warehouse ? resolve(dir, config.warehouse) : join(dataDir, "duckdb", "analytics.duckdb");
   return { path, dir, config, dataDir, warehousePath };
-}
-
-function describeIssue(
-  issue: z.core.$ZodIssue,
-  value: unknown,
-  where: (path: readonly PropertyKey[], key?: string) => string,
-): string {
-  const at = formatPath(issue.path);
-  if (issue.code === "unrecognized_keys") {
-    const known = keysAt(configSpec, issue.path, value);
-    return issue.keys
-      .map((key) => {
-        const s = suggest(key, known);
-        const hint = s ? `, did you mean \`${s}\`?` : known.length ? ` (allowed: ${known.join(", ")})` : "";
-        return `${where(issue.path, key)}: unknown key \`${key}\`${at ? ` in ${at}` : ""}${hint}`;
-      })
-      .join("\n");
-  }
-  if (issue.code === "invalid_value" && "values" in issue) {
-    const got = getAt(value, issue.path);
-    const options = issue.values.map(String);
-    const s = typeof got === "string" ? suggest(got, options) : undefined;
-    return `${where(issue.path)}: ${at}: expected one of ${options.join(" | ")}, got ${JSON.stringify(got)}${s ? `, did you mean \`${s}\`?` : ""}`;
-  }
-  if (issue.code === "invalid_union" && "discriminator" in issue) {
-    const got = getAt(value, [...issue.path, "type"]);
-    return `${where(issue.path)}: ${at}: unknown type ${JSON.stringify(got)}`;
-  }
-  if (issue.code === "invalid_type" && getAt(value, issue.path) === undefined) {
-    return `${where(issue.path.slice(0, -1))}: ${at}: required key is missing (expected ${issue.expected})`;
-  }
-  return `${where(issue.path)}: ${at ? `${at}: ` : ""}${issue.message}`;
 }
 
 /** Checks across fields that a schema cannot express: references, required companions, cron syntax. */
@@ -254,38 +238,7 @@ function offsetOf(doc: Document, path: readonly PropertyKey[], key?: string): nu
   return undefined;
 }
 
-function splitPath(path: string): (string | number)[] {
-  return path.split(".").map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-function applySetsToObject(obj: Record<string, unknown>, sets: readonly string[]): Record<string, unknown> {
-  for (const set of sets) {
-    const eq = set.indexOf("=");
-    if (eq <= 0) throw new ConfigError(`--set ${set}: expected key.path=value`);
-    const path = splitPath(set.slice(0, eq));
-    let cur = obj as Record<string | number, unknown>;
-    for (const seg of path.slice(0, -1)) {
-      if (cur[seg] === undefined || cur[seg] === null) cur[seg] = {};
-      cur = cur[seg] as Record<string | number, unknown>;
-    }
-    cur[path.at(-1)!] = parse(set.slice(eq + 1));
-  }
-  return obj;
-}
-
-function getAt(value: unknown, path: readonly PropertyKey[]): unknown {
-  let cur = value;
-  for (const seg of path) {
-    if (!cur || typeof cur !== "object") return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[seg];
-  }
-  return cur;
-}
-
-/** `["pipelines","a","sinks",0,"x"]` -> `pipelines.a.sinks[0].x`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("");
-}
+export { formatPath };
 
 async function importModule(path: string): Promise<unknown> {
   if (/\.m?ts$/.test(path)) {

@@ -11,6 +11,20 @@ import { z } from "zod";
 
 const identifier = z.string().min(1);
 
+/** Largest `days` (config and `--days`): 100 years; larger windows overflow PostgreSQL's timestamps. */
+export const MAX_DAYS = 36500;
+const DAYS_MESSAGE = `expected a whole number of days from 1 to ${MAX_DAYS}`;
+
+/** A span in days: a whole number from 1 to MAX_DAYS (`--days` is checked by the same spec). */
+export const daysSpec = z
+  .number({ error: DAYS_MESSAGE })
+  .int({ error: DAYS_MESSAGE })
+  .min(1, { error: DAYS_MESSAGE })
+  .max(MAX_DAYS, { error: DAYS_MESSAGE });
+
+/** A list of column names; a single name is accepted as a one-element list (`partition_by: event_date`). */
+const columnListSpec = z.union([z.string().transform((name) => [name]), z.array(z.string())]);
+
 // ---------------------------------------------------------------- contracts
 
 export const columnTypeSpec = z.enum(["string", "integer", "number", "boolean", "timestamp", "date", "json"]);
@@ -76,7 +90,7 @@ export const generateSourceSpec = z.strictObject({
   rows: z.number().int().nonnegative().default(10000).describe("Rows to generate."),
   seed: z.number().int().default(42).describe("Same seed, same bytes."),
   anchor: z.string().optional().describe("ISO instant the generated timestamps end at; default: start of today (UTC)."),
-  days: z.number().positive().default(90).describe("Span of generated timestamps, in days before the anchor."),
+  days: daysSpec.default(90).describe("Span of generated timestamps, in days before the anchor."),
   users: z.number().int().positive().optional().describe("Number of distinct users."),
   chaos: chaosSpec.optional(),
 });
@@ -106,7 +120,7 @@ export const postgresSourceSpec = z.strictObject({
     .optional()
     .describe("Primary key used as the incremental tie-breaker; default: the table's."),
   mode: z.enum(["window", "incremental", "full"]).default("full"),
-  days: z.number().positive().optional().describe("window mode: how many days back on `cursor`."),
+  days: daysSpec.optional().describe("window mode: how many days back on `cursor`."),
   lookback: z.string().optional().describe("incremental: re-read rows this far behind the watermark, e.g. '1 hour'."),
   where: z
     .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
@@ -141,8 +155,8 @@ export const sourceSpec = z
     postgresSourceSpec,
     fileSourceSpec,
     generateSourceSpec,
-    natsSourceSpec,
-    redisStreamSourceSpec,
+    // natsSourceSpec and redisStreamSourceSpec join here with the streaming sources (SPEC section 9);
+    // until then a config naming them is told they are not available (describe-issue.ts).
   ])
   .describe("Where the rows come from; `type` selects the source.");
 
@@ -207,8 +221,7 @@ export const parquetSinkSpec = z.strictObject({
   path: z.string().describe("Directory under data_dir, e.g. raw/behavioral_events."),
   dataset: z.string().optional().describe("File name stem; default: the last segment of `path`."),
   layout: z.enum(["snapshot", "partitioned"]).default("snapshot"),
-  partition_by: z
-    .array(z.string())
+  partition_by: columnListSpec
     .optional()
     .describe("partitioned layout: columns, or event_date/event_hour derived from `time_column`."),
   time_column: z.string().optional().describe("Timestamp column event_date/event_hour derive from."),
@@ -280,7 +293,12 @@ export const pipelineSpec = z
     dedup: dedupSpec.default({ strategy: "none" }),
     transforms: z.array(transformSpec).default([]),
     sinks: z.array(sinkSpec).min(1),
-    schedule: z.string().optional().describe("Cron expression used by `sluice serve`."),
+    schedule: z
+      .string()
+      .optional()
+      .describe(
+        "Cron expression, checked for syntax. No scheduler runs it in this version of sluice (planned: `sluice serve`): run `sluice run` from cron or CI.",
+      ),
     after: z.array(z.string()).optional().describe("Run when these pipelines succeed."),
     retries: retriesSpec.default({ attempts: 3, backoff_seconds: 2 }),
     alerts: z.array(alertSpec).default([]),

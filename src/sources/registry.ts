@@ -20,10 +20,10 @@ export function createSource(config: SourceConfig): Source {
         check: async (ctx) => (await loaded).check(ctx),
       };
     }
-    default:
-      throw new ConfigError(
-        `source type \`${config.type}\` runs with \`sluice stream\`, not as a batch source`,
-        "use `sluice stream PIPELINE` for broker sources",
-      );
+    default: {
+      // Unreachable for validated configs: the spec lists only the types above.
+      const type = (config as { type?: unknown }).type;
+      throw new ConfigError(`source type ${JSON.stringify(type)} is not available in this version of sluice`);
+    }
   }
 }

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { createSource } from "../../sources/registry.js";
 import { createLogger } from "../../util/logger.js";
 import { redactSecrets } from "../../util/redact.js";
-import { action } from "../action.js";
+import { action, collect } from "../action.js";
 import { loadFromFlags } from "../load.js";
 
 export function register(program: Command): void {
@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .command("check")
     .description("Validate the config and test every connection and input.")
     .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
-    .option("--set <key.path=value>", "override a config value")
+    .option("--set <key.path=value>", "override a config value (repeatable)", collect)
     .addHelpText("after", "\nExample:\n  sluice check -c examples/behavioral-events/sluice.yaml")
     .action(
       action(async (flags: { config?: string; set?: string[] }) => {
@@ -28,6 +28,7 @@ export function register(program: Command): void {
           process.stdout.write(`data_dir ${loaded.dataDir}: NOT writable (${(err as Error).message})\n`);
         }
         for (const [name, p] of Object.entries(loaded.config.pipelines)) {
+          if (p.schedule) process.stdout.write(`${name}: ${scheduleNote(name, p.schedule)}\n`);
           const source = createSource(p.source);
           if (!source.check) {
             process.stdout.write(`${name}: source ${p.source.type}: nothing to check\n`);
@@ -47,4 +48,12 @@ export function register(program: Command): void {
         return failed ? 1 : 0;
       }),
     );
+}
+
+/** `schedule:` is validated, but nothing in this version runs it: say so rather than imply a scheduler. */
+function scheduleNote(name: string, schedule: string): string {
+  return (
+    `schedule ${JSON.stringify(schedule)} is valid, but scheduling is not available in this version of sluice ` +
+    `(planned: sluice serve); run \`sluice run ${name}\` from cron or CI`
+  );
 }

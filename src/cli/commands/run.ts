@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { LoadedConfig } from "../../config/load-config.js";
+import { daysSpec } from "../../config/spec.js";
 import { ConfigError } from "../../errors.js";
 import type { RunOptions } from "../../runner/run-context.js";
 import { runPipeline } from "../../runner/run-pipeline.js";
@@ -81,10 +82,11 @@ export function register(program: Command): void {
     );
 }
 
+/** `--days N`: checked like `days` in the config (a whole number from 1 to MAX_DAYS). */
 function parseDays(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`--days ${value}: expected a positive number of days`);
-  return n;
+  const parsed = daysSpec.safeParse(value.trim() === "" ? Number.NaN : Number(value));
+  if (!parsed.success) throw new ConfigError(`--days ${value}: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }
 
 /** `--no-validate` and `--non-strict` override the named pipelines' validation mode for this run. */
