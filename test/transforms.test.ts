@@ -1,14 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/runner/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
 import { duckQuery as query } from "./support/duckdb.js";
+import { sql, type TestPostgres, testPostgres } from "./support/postgres.js";
 
 const SALT = "e2e-salt-7f3a";
-const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 const sha = (v: string) => createHash("sha256").update(`${SALT}${v}`).digest("hex");
 
 // camelCase fields as an application writes them; three spellings of one instant
@@ -285,16 +284,18 @@ pipelines:
 
 describe("sluice run: map through a PostgreSQL table", () => {
   const table = `sluice_e2e_map_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
+  let server: TestPostgres;
+  let PG_URL: string;
 
   beforeAll(async () => {
-    await admin.connect();
-    await admin.query(`CREATE TABLE "${table}" (user_ref text PRIMARY KEY, account_id bigint)`);
-    await admin.query(`INSERT INTO "${table}" VALUES ('u1', 501), ('u2', 502), ('u4', 504), ('u5', 505)`);
+    server = await testPostgres();
+    PG_URL = server.url;
+    await sql(PG_URL, `CREATE TABLE "${table}" (user_ref text PRIMARY KEY, account_id bigint)`);
+    await sql(PG_URL, `INSERT INTO "${table}" VALUES ('u1', 501), ('u2', 502), ('u4', 504), ('u5', 505)`);
   });
   afterAll(async () => {
-    await admin.query(`DROP TABLE IF EXISTS "${table}"`);
-    await admin.end();
+    if (PG_URL) await sql(PG_URL, `DROP TABLE IF EXISTS "${table}"`).catch(() => undefined);
+    await server?.stop();
   });
 
   it("adds the mapped id in source order, flagging the user the table does not know", async () => {

@@ -1,30 +1,32 @@
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
-import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql, type TestPostgres, testPostgres } from "../../test/support/postgres.js";
 import { transformSpec } from "../config/spec.js";
 import { Engine } from "../engine/engine.js";
 import { SluiceError } from "../errors.js";
 import { applyTransformSteps } from "./apply-transforms.js";
 import type { TransformContext } from "./transform.js";
 
-const URL = "postgres://postgres@127.0.0.1:5432/test";
 const table = `sluice_map_${randomBytes(4).toString("hex")}`;
-const admin = new pg.Client({ connectionString: URL });
+let server: TestPostgres;
+let URL: string;
 
 beforeAll(async () => {
-  await admin.connect();
-  await admin.query(`CREATE TABLE "${table}" ("legacyId" text, "customerId" bigint, note text)`);
+  server = await testPostgres();
+  URL = server.url;
+  await sql(URL, `CREATE TABLE "${table}" ("legacyId" text, "customerId" bigint, note text)`);
   // Duplicate key L2: the first row (in table order) wins; NULL key ignored.
-  await admin.query(
+  await sql(
+    URL,
     `INSERT INTO "${table}" VALUES ('L1', 1001, 'a'), ('L2', 1002, 'b'), ('L2', 9999, 'dup'), (NULL, 5, 'n'), ('', 7, 'empty')`,
   );
 });
 
 afterAll(async () => {
-  await admin.query(`DROP TABLE IF EXISTS "${table}"`);
-  await admin.end();
+  if (URL) await sql(URL, `DROP TABLE IF EXISTS "${table}"`).catch(() => undefined);
+  await server?.stop();
 });
 
 async function run(steps: unknown[], rowsSql: string) {
