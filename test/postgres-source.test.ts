@@ -37,6 +37,11 @@ const COLUMNS = [
   "createdAt",
   "updatedAt",
 ];
+/**
+ * The instant the runs take as now (SLUICE_NOW) and the generated events end at: window runs of these
+ * tests extract the same rows at any time of day.
+ */
+const NOW = "2025-06-01T00:00:00.000Z";
 const EXAMPLE = join(import.meta.dirname, "..", "examples", "behavioral-events", "sluice.yaml");
 
 let server: TestPostgres;
@@ -61,7 +66,7 @@ async function freshSchema(url = server.url): Promise<TestSchema> {
 async function loadEvents(url: string, table: string, rows: number, seed = 7): Promise<void> {
   const engine = await Engine.open();
   try {
-    await generateDataset(engine, { dataset: "behavioral_events", rows: Math.max(rows, 1), seed }, "g");
+    await generateDataset(engine, { dataset: "behavioral_events", rows: Math.max(rows, 1), seed, anchor: NOW }, "g");
     await loadIntoPostgres(engine, rows === 0 ? "(SELECT * FROM g WHERE false)" : "g", url, table);
   } finally {
     engine.close();
@@ -87,10 +92,15 @@ function s1Project(change: (config: ExampleConfig) => void = () => {}): string {
   return projectDir(stringify(config), "sluice-pg-cli-");
 }
 
-async function run(dir: string, url: string, args: string[] = []): Promise<{ cli: CliResult; record: RunRecord }> {
+async function run(
+  dir: string,
+  url: string,
+  args: string[] = [],
+  now = NOW,
+): Promise<{ cli: CliResult; record: RunRecord }> {
   const cli = await runCli(["run", "-c", join(dir, "sluice.yaml"), "--json", ...args], {
     cwd: dir,
-    env: { DATABASE_URL: url },
+    env: { DATABASE_URL: url, SLUICE_NOW: now },
   });
   let record: RunRecord;
   try {
@@ -174,6 +184,38 @@ describe("sluice run: PostgreSQL source (S1)", () => {
     expect(failed.record.attempts).toBe(1);
     expect(failed.record.error!.message).toContain('"BehavioralEvent", "behavioral_events"');
     expect(failed.record.error!.message).toContain(`schema ${empty.name}`);
+  });
+
+  it("window: counts `days` back from SLUICE_NOW, so a run extracts the same rows at any time of day", async () => {
+    const schema = await freshSchema();
+    await loadEvents(schema.url, "BehavioralEvent", 3000);
+    const t = `"${schema.name}"."BehavioralEvent"`;
+    // Half a day after the generated events end: the window (90 days) starts half a day after they start.
+    const now = "2025-06-01T12:00:00.000Z";
+    const [expected] = await sql<{ n: string }>(
+      server.url,
+      `SELECT count(*) AS n FROM ${t} WHERE "timestamp" >= '${now}'::timestamptz - interval '90 days'`,
+    );
+    expect(Number(expected!.n)).toBeLessThan(3000);
+    expect(Number(expected!.n)).toBeGreaterThan(2900);
+    const first = await run(s1Project(), schema.url, [], now);
+    expect(first.cli.code, first.cli.stderr).toBe(0);
+    expect(first.record.rows.extracted).toBe(Number(expected!.n));
+    const again = await run(s1Project(), schema.url, [], now);
+    expect(again.record.rows.extracted).toBe(Number(expected!.n));
+
+    const week = await run(s1Project(), schema.url, ["--days", "7"], now);
+    const [lastWeek] = await sql<{ n: string }>(
+      server.url,
+      `SELECT count(*) AS n FROM ${t} WHERE "timestamp" >= '${now}'::timestamptz - interval '7 days'`,
+    );
+    expect(week.record.rows.extracted).toBe(Number(lastWeek!.n));
+
+    const bad = await runCli(["run", "-c", join(s1Project(), "sluice.yaml")], {
+      env: { DATABASE_URL: schema.url, SLUICE_NOW: "yesterday" },
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("SLUICE_NOW");
   });
 
   it("incremental: the next run exports exactly the new and changed rows, and the DuckDB table equals the source", async () => {

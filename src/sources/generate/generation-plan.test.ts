@@ -13,6 +13,19 @@ describe("planGeneration", () => {
     expect(p.chaos).toEqual({ dupRate: 0, outOfOrderRate: 0, invalidRate: 0, missing: {} });
   });
 
+  it("ends at the start of SLUICE_NOW's UTC day when it is set", () => {
+    const saved = process.env.SLUICE_NOW;
+    process.env.SLUICE_NOW = "2025-06-01T12:00:00Z";
+    try {
+      expect(plan({}).anchorIso).toBe("2025-06-01T00:00:00.000Z");
+      process.env.SLUICE_NOW = "noon";
+      expect(() => plan({})).toThrow(/SLUICE_NOW=noon is not an ISO date/);
+    } finally {
+      if (saved === undefined) delete process.env.SLUICE_NOW;
+      else process.env.SLUICE_NOW = saved;
+    }
+  });
+
   it("picks a rate inside a range, the same for the same seed, another for another seed", () => {
     const a = plan({ seed: 1, chaos: { dup_rate: [0.05, 0.15] } }).chaos.dupRate;
     expect(a).toBeGreaterThanOrEqual(0.05);

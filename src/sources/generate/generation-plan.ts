@@ -1,6 +1,7 @@
 import type { GenerateSourceConfig } from "../../config/spec.js";
 import { suggest } from "../../config/suggest.js";
 import { ConfigError } from "../../errors.js";
+import { sluiceNow } from "../sluice-now.js";
 import { mix64 } from "./dimension-ids.js";
 
 /** Chaos options as configured (`chaos:` in YAML, `--chaos k=v,...` on the command line). */
@@ -12,7 +13,7 @@ export interface GenerateOptions {
   readonly rows: number;
   /** Default 42. Same seed (and anchor) -> same rows, same bytes. */
   readonly seed?: number;
-  /** ISO instant the timestamps end at; default: start of the current UTC day. */
+  /** ISO instant the timestamps end at; default: start of the current UTC day (of SLUICE_NOW when set). */
   readonly anchor?: string;
   /** Span of the timestamps, in days before the anchor; default 90. */
   readonly days?: number;
@@ -50,8 +51,8 @@ export interface GenerationPlan {
 
 const DAY_MS = 86_400_000;
 
-/** Start of the current UTC day: the default anchor, stable for a whole day. */
-export function defaultAnchor(now = new Date()): string {
+/** Start of the current UTC day (of SLUICE_NOW when set): the default anchor, stable for a whole day. */
+export function defaultAnchor(now = sluiceNow()): string {
   return new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS).toISOString();
 }
 

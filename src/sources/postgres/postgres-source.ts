@@ -5,6 +5,7 @@ import type { PostgresSourceConfig } from "../../config/spec.js";
 import { suggest } from "../../config/suggest.js";
 import { SluiceError } from "../../errors.js";
 import type { RunContext, RunOptions } from "../../runner/run-context.js";
+import { sluiceNow } from "../sluice-now.js";
 import type { ExtractResult, Source } from "../source.js";
 import { type PostgresUrl, parsePostgresUrl } from "./connection-url.js";
 import { type BlockRange, copyIntoDuckdb } from "./copy-export.js";
@@ -44,7 +45,8 @@ interface ExportTarget {
  * candidate names that exists) or a query, exported with COPY into the run's
  * DuckDB engine.
  *
- * Modes: `full`; `window` (`days` back on `cursor` from the run's start);
+ * Modes: `full`; `window` (`days` back on `cursor` from the run's start, or
+ * from SLUICE_NOW when set: see sluiceNow);
  * `incremental` (rows after the committed (cursor, key) watermark, or within
  * `lookback` of it). `--full`, `--incremental`, `--days N` and `--user-id ID`
  * override the mode for one run; `--user-id ID` exports that user's history
@@ -152,8 +154,9 @@ export class PostgresSource implements Source {
     if (mode === "window") {
       const days = ctx.options.days ?? this.config.days;
       if (days === undefined) throw configError("mode `window` needs `days` (or --days N)");
-      filters.push(windowFilter(cursor!, days, ctx.startedAt));
-      detail = `last ${days} days on "${cursor!.name}"`;
+      const now = sluiceNow(ctx.startedAt);
+      filters.push(windowFilter(cursor!, days, now));
+      detail = `last ${days} days on "${cursor!.name}" before ${now.toISOString()}`;
     }
     if (mode === "incremental") {
       const names = new Set(selected.map((c) => c.name));
