@@ -2,9 +2,10 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.js";
 import { duckQuery } from "./support/duckdb.js";
+import { sql, type TestPostgres, type TestSchema, testPostgres, testSchema } from "./support/postgres.js";
 
 const ANCHOR = "2025-06-01T00:00:00.000Z";
 const ANCHOR_MS = Date.parse(ANCHOR);
@@ -415,5 +416,65 @@ describe("sluice generate: usage errors exit 2 with a hint", () => {
     await generate(dir, ["pubsub", "--rows", "10"]);
     expect(readdirSync(dir)).toEqual(["pubsub.jsonl"]);
     expect(readFileSync(join(dir, "pubsub.jsonl"), "utf8").trim().split("\n")).toHaveLength(10);
+  });
+});
+
+describe("sluice generate --out postgres://...?table=NAME", () => {
+  let server: TestPostgres;
+  let schema: TestSchema;
+
+  beforeAll(async () => {
+    server = await testPostgres();
+    schema = await testSchema(server.url, "gen_out");
+  });
+  afterAll(async () => {
+    await schema?.drop();
+    await server?.stop();
+  });
+
+  const out = (table: string) => `${schema.url}&table=${table}`;
+  const pg = (args: string[]) => runCli(["generate", "behavioral_events", ...args], { cwd: tempDir() });
+  async function table(name: string): Promise<{ n: number; first: string }> {
+    const [r] = await sql<{ n: string; first: string }>(
+      server.url,
+      `SELECT count(*) AS n, min(id) AS first FROM "${schema.name}"."${name}"`,
+    );
+    return { n: Number(r!.n), first: r!.first };
+  }
+
+  it("refuses to drop an existing table unless --replace; --append adds rows to it", async () => {
+    expect((await pg(["--rows", "100", "--seed", "1", "--out", out("events")])).code).toBe(0);
+    const before = await table("events");
+    expect(before.n).toBe(100);
+
+    const refused = await pg(["--rows", "50", "--seed", "2", "--out", out("events")]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`table ${schema.name}.events already exists`);
+    expect(refused.stderr).toContain("--replace");
+    expect(refused.stderr).toContain("--append");
+    expect(await table("events")).toEqual(before);
+
+    const appended = await pg(["--rows", "50", "--seed", "2", "--out", out("events"), "--append"]);
+    expect(appended.code, appended.stderr).toBe(0);
+    expect((await table("events")).n).toBe(150);
+
+    const replaced = await pg(["--rows", "30", "--seed", "3", "--out", out("events"), "--replace"]);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect((await table("events")).n).toBe(30);
+
+    const both = await pg(["--rows", "30", "--out", out("events"), "--replace", "--append"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--replace.*--append|--append.*--replace/);
+    expect((await table("events")).n).toBe(30);
+  });
+
+  it("--append refuses a table whose columns differ, naming them", async () => {
+    await sql(server.url, `CREATE TABLE "${schema.name}".other (id text PRIMARY KEY, note text)`);
+    const r = await pg(["--rows", "10", "--out", out("other"), "--append"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${schema.name}.other`);
+    expect(r.stderr).toContain("userId");
+    expect(r.stderr).toContain("note");
+    expect((await table("other")).n).toBe(0);
   });
 });

@@ -15,6 +15,8 @@ interface GenerateFlags {
   users?: string;
   chaos?: string;
   json?: boolean;
+  replace?: boolean;
+  append?: boolean;
 }
 
 export function register(program: Command): void {
@@ -38,6 +40,8 @@ export function register(program: Command): void {
       "--chaos <k=v,...>",
       "defects: dup_rate, out_of_order_rate, invalid_rate, missing_rate[.COLUMN]; a value or a range lo..hi",
     )
+    .option("--replace", "--out postgres://: drop and recreate the table if it exists (default: refuse)")
+    .option("--append", "--out postgres://: add the rows to the existing table (same columns)")
     .option("--json", "print what was written as JSON on stdout")
     .addHelpText(
       "after",
@@ -56,9 +60,11 @@ Examples:
   sluice generate behavioral_events --rows 1000000 --out events.parquet --seed 7 --anchor 2025-06-01
   sluice generate customer_events --rows 100000 --out ce.jsonl --chaos dup_rate=0.15,missing_rate.user_id=0.03
   sluice generate pubsub --rows 50000 --out msgs.csv --chaos dup_rate=0.05..0.15,out_of_order_rate=0.1 --json
+  sluice generate behavioral_events --rows 200000 --out "postgres://localhost/app?table=BehavioralEvent" --replace
 
-Without --anchor the window ends at the start of the current UTC day, so the same seed gives the same bytes all day;
-pass --anchor to get the same bytes on any day. The summary goes to stderr; --json prints it on stdout.`,
+Without --anchor the window ends at the start of the current UTC day (of SLUICE_NOW when set), so the same seed
+gives the same bytes all day; pass --anchor to get the same bytes on any day. A postgres:// table that exists is
+left alone unless --replace or --append is given. The summary goes to stderr; --json prints it on stdout.`,
     )
     .action(
       action(async (dataset: string, flags: GenerateFlags) => {
@@ -77,12 +83,16 @@ pass --anchor to get the same bytes on any day. The summary goes to stderr; --js
           ...(flags.users !== undefined ? { users: integer("--users", flags.users) } : {}),
           ...(flags.chaos !== undefined ? { chaos: parseChaos(flags.chaos) } : {}),
         };
+        if (flags.replace && flags.append) {
+          throw new ConfigError("--replace and --append exclude each other", "pass one of them, or neither");
+        }
+        const ifExists = flags.replace ? "replace" : flags.append ? "append" : "fail";
         const out = flags.out ?? `${dataset}.jsonl`;
         const target = /^[a-z][a-z0-9+.-]*:\/\//i.test(out) ? out : resolve(out);
         const started = performance.now();
         const engine = await Engine.open();
         try {
-          const { plan, ...written } = await writeGenerated(engine, options, target);
+          const { plan, ...written } = await writeGenerated(engine, options, target, ifExists);
           const seconds = (performance.now() - started) / 1000;
           const size = written.bytes !== undefined ? `, ${(written.bytes / 1024 / 1024).toFixed(1)} MiB` : "";
           process.stderr.write(

@@ -6,11 +6,17 @@ import { loadIntoPostgres } from "../../sources/postgres/load-table.js";
  * `sluice generate DATASET --out postgres://user:pw@host:5432/db?table=NAME[&schema=S]`:
  * loads the generated rows with COPY FROM (see loadIntoPostgres: the table is
  * created with the dataset's types, camelCase names kept, primary key on `id`,
- * replaced in one transaction). The table name defaults to the dataset's name.
+ * in one transaction). The table name defaults to the dataset's name.
+ * An existing table is left alone (usage error, exit 2) unless `ifExists` is
+ * `replace` (dropped and recreated) or `append` (same columns required).
  */
-export const writeGenerated: GeneratedOutputWriter = async ({ engine, query, target }) => {
+export const writeGenerated: GeneratedOutputWriter = async ({ engine, query, target, ifExists = "fail" }) => {
   const table = parsePostgresUrl(target, "generate").table ?? query.dataset.name;
-  const result = await loadIntoPostgres(engine, `(${query.sql})`, target, table);
+  const result = await loadIntoPostgres(engine, `(${query.sql})`, target, table, {
+    ifExists,
+    existsHint:
+      "sluice generate does not overwrite a table: pass --replace to drop and recreate it, or --append to add the rows (same columns)",
+  });
   if (result.warning) process.stderr.write(`warning: ${result.warning}\n`);
   return { location: result.description, format: "postgres", rows: result.rows };
 };

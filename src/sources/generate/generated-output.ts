@@ -18,6 +18,13 @@ export interface GeneratedOutput {
 }
 
 /**
+ * What a URL output does with a target that already holds data (a table):
+ * `fail` (the default: never destroy what the user did not ask to),
+ * `replace` it, or `append` to it. Streams always append.
+ */
+export type IfTargetExists = "fail" | "replace" | "append";
+
+/**
  * Writes a generated dataset to a URL target (postgres://, nats://,
  * redis://). Called with the engine holding the generation: `query.sql` is a
  * SELECT valid for the duration of the call (typed columns: TIMESTAMPTZ,
@@ -28,6 +35,7 @@ export type GeneratedOutputWriter = (request: {
   readonly engine: Engine;
   readonly query: GenerationQuery;
   readonly target: string;
+  readonly ifExists?: IfTargetExists;
 }) => Promise<GeneratedOutput>;
 
 /**
@@ -60,6 +68,7 @@ export async function writeGenerated(
   engine: Engine,
   options: GenerateOptions,
   target: string,
+  ifExists: IfTargetExists = "fail",
 ): Promise<GeneratedOutput & { readonly plan: GenerationPlan }> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target)?.[1]?.toLowerCase();
   const format = scheme === undefined ? fileFormatOf(target) : undefined;
@@ -68,7 +77,7 @@ export async function writeGenerated(
     if (scheme !== undefined) {
       const writer = await urlWriter(scheme, target);
       const query = generationQuery(options, { positions });
-      return { ...(await writer({ engine, query, target })), plan: query.plan };
+      return { ...(await writer({ engine, query, target, ifExists })), plan: query.plan };
     }
     const query = generationQuery(options, {
       positions,

@@ -15,9 +15,13 @@ import { closeSession, openSession } from "./pg-session.js";
 export interface LoadIntoPostgresOptions {
   /**
    * What to do when the table exists: `replace` (default) drops and recreates
-   * it in the load's transaction; `append` adds the rows; `fail` stops.
+   * it in the load's transaction; `append` adds the rows (the table must have
+   * exactly the relation's columns, else a usage error naming the difference);
+   * `fail` stops with a usage error (exit 2) carrying `existsHint`.
    */
   readonly ifExists?: "replace" | "append" | "fail";
+  /** Hint of the `fail` error: what the caller's user can do (e.g. the flags that allow it). */
+  readonly existsHint?: string;
   /** Primary key columns; default `[id]` when the relation has an `id` column. `[]`: none. */
   readonly primaryKey?: readonly string[];
   /** Schema of the table; default the URL's ?schema=, else the first schema of the search_path. */
@@ -98,14 +102,17 @@ export async function loadIntoPostgres(
     if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(schema)}`);
     const exists =
       (await client.query<{ oid: string | null }>("SELECT to_regclass($1)::oid AS oid", [target])).rows[0]?.oid != null;
-    if (exists && (opts.ifExists ?? "replace") === "fail") {
+    const ifExists = opts.ifExists ?? "replace";
+    if (exists && ifExists === "fail") {
       throw new SluiceError(`table ${label} already exists`, {
         component: "postgres-load",
-        stage: "load",
-        hint: "drop it first, or load with ifExists: replace | append",
+        stage: "config",
+        hint: opts.existsHint ?? "drop it first, or load with ifExists: replace | append",
+        exitCode: 2,
       });
     }
-    const create = !exists || (opts.ifExists ?? "replace") === "replace";
+    if (exists && ifExists === "append") await sameColumns(client, target, label, mapped);
+    const create = !exists || ifExists === "replace";
     if (exists && create) await client.query(`DROP TABLE ${target}`);
     if (create) {
       await client.query(
@@ -137,6 +144,34 @@ export async function loadIntoPostgres(
     if (client) await closeSession(client);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `append`: the existing table must have exactly the loaded columns (names as they are, any order). */
+async function sameColumns(
+  client: Awaited<ReturnType<typeof openSession>>,
+  target: string,
+  label: string,
+  loaded: readonly { name: string }[],
+): Promise<void> {
+  const r = await client.query<{ name: string }>(
+    "SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+    [target],
+  );
+  const have = new Set(r.rows.map((c) => c.name));
+  const want = new Set(loaded.map((c) => c.name));
+  const missing = [...want].filter((n) => !have.has(n));
+  const extra = [...have].filter((n) => !want.has(n));
+  if (missing.length === 0 && extra.length === 0) return;
+  const parts = [
+    ...(missing.length ? [`it lacks ${missing.map((n) => `"${n}"`).join(", ")}`] : []),
+    ...(extra.length ? [`it has ${extra.map((n) => `"${n}"`).join(", ")} the rows do not`] : []),
+  ];
+  throw new SluiceError(`cannot append to ${label}: its columns differ (${parts.join("; ")})`, {
+    component: "postgres-load",
+    stage: "config",
+    hint: "append into a table with the same columns, or replace the table",
+    exitCode: 2,
+  });
 }
 
 const SCALAR_PG: Record<string, string> = {
