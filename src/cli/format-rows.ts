@@ -1,6 +1,23 @@
+import { plural } from "./plural.js";
+
+/** Options of formatRows. */
+export interface FormatOptions {
+  /** Columns holding JSON text: `json` emits their values as JSON values, not as escaped strings. */
+  readonly jsonColumns?: ReadonlySet<string>;
+}
+
 /** Renders small query results for the terminal (table), spreadsheets (csv) or machines (json). */
-export function formatRows(rows: Record<string, unknown>[], format: "table" | "csv" | "json"): string {
-  if (format === "json") return `${JSON.stringify(rows.map(plain), null, 2)}\n`;
+export function formatRows(
+  rows: Record<string, unknown>[],
+  format: "table" | "csv" | "json",
+  options: FormatOptions = {},
+): string {
+  if (format === "json")
+    return `${JSON.stringify(
+      rows.map((r) => plain(r, options.jsonColumns)),
+      null,
+      2,
+    )}\n`;
   const columns = rows.length ? Object.keys(rows[0]!) : [];
   const cells = rows.map((r) => columns.map((c) => text(r[c])));
   if (format === "csv") {
@@ -14,13 +31,24 @@ export function formatRows(rows: Record<string, unknown>[], format: "table" | "c
       .map((v, i) => v.slice(0, 60).padEnd(widths[i]!))
       .join("  ")
       .trimEnd();
-  return `${[line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")}\n(${rows.length} rows)\n`;
+  const body = [line(columns), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n");
+  return `${body}\n(${plural(rows.length, "row")})\n`;
 }
 
-function plain(row: Record<string, unknown>): Record<string, unknown> {
+function plain(row: Record<string, unknown>, jsonColumns?: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = toJson(v);
+  for (const [k, v] of Object.entries(row)) out[k] = jsonColumns?.has(k) ? parseJson(v) : toJson(v);
   return out;
+}
+
+/** A JSON column's text as the value it encodes (the text itself if it does not parse). */
+function parseJson(v: unknown): unknown {
+  if (typeof v !== "string") return toJson(v);
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
 }
 
 function toJson(v: unknown): unknown {

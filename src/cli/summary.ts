@@ -1,4 +1,5 @@
 import type { RunRecord } from "../runner/run-record.js";
+import { plural } from "./plural.js";
 
 const n = (x: number) => x.toLocaleString("en-US");
 
@@ -17,7 +18,7 @@ export function formatSummary(r: RunRecord): string {
   for (const o of r.outputs) {
     const size = o.bytes !== undefined ? `, ${(o.bytes / 1024 / 1024).toFixed(1)} MiB` : "";
     lines.push(
-      `  ${o.status === "written" ? "->" : "!!"} ${o.sink}: ${o.path ?? o.table ?? ""} (${n(o.rows)} rows${size})`,
+      `  ${o.status === "written" ? "->" : "!!"} ${o.sink}: ${o.path ?? o.table ?? ""} (${plural(o.rows, "row")}${size})`,
     );
   }
   for (const w of r.warnings) lines.push(`  warning: ${w}`);

@@ -5,6 +5,7 @@ import { createLogger } from "../../util/logger.js";
 import { redactSecrets } from "../../util/redact.js";
 import { action, collect } from "../action.js";
 import { loadFromFlags } from "../load.js";
+import { plural } from "../plural.js";
 
 export function register(program: Command): void {
   program
@@ -17,7 +18,9 @@ export function register(program: Command): void {
       action(async (flags: { config?: string; set?: string[] }) => {
         const loaded = await loadFromFlags(flags);
         const log = createLogger();
-        process.stdout.write(`config ${loaded.path}: ok (${Object.keys(loaded.config.pipelines).length} pipelines)\n`);
+        process.stdout.write(
+          `config ${loaded.path}: ok (${plural(Object.keys(loaded.config.pipelines).length, "pipeline")})\n`,
+        );
         let failed = 0;
         try {
           mkdirSync(loaded.dataDir, { recursive: true });

@@ -4,6 +4,7 @@ import { ConfigError } from "../../errors.js";
 import { action } from "../action.js";
 import { formatRows } from "../format-rows.js";
 import { loadFromFlags } from "../load.js";
+import { plural } from "../plural.js";
 
 interface QuarantineFlags {
   config?: string;
@@ -56,9 +57,9 @@ export function register(program: Command): void {
           row: r.raw ?? JSON.stringify(r.row),
         }));
         process.stdout.write(formatRows(table, "table"));
-        const runs = flags.run ? `run ${flags.run}` : `${listing.runs.length} run(s)`;
+        const runs = flags.run ? `run ${flags.run}` : plural(listing.runs.length, "run");
         process.stdout.write(
-          `${listing.total} quarantined row(s) of ${pipeline} in ${runs}${listing.rows.length < listing.total ? `; showing the first ${listing.rows.length} (--limit)` : ""}\n`,
+          `${plural(listing.total, "quarantined row")} of ${pipeline} in ${runs}${listing.rows.length < listing.total ? `; showing the first ${listing.rows.length} (--limit)` : ""}\n`,
         );
         if (listing.runs.length)
           process.stdout.write(`replay with: sluice replay ${pipeline} --run ${flags.run ?? listing.runs.at(-1)}\n`);

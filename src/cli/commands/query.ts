@@ -6,6 +6,7 @@ import { Engine } from "../../engine/engine.js";
 import { ConfigError, SluiceError } from "../../errors.js";
 import { action } from "../action.js";
 import { formatRows } from "../format-rows.js";
+import { queryRows } from "../query-rows.js";
 
 interface QueryFlags {
   config?: string;
@@ -40,8 +41,8 @@ export function register(program: Command): void {
         }
         const engine = await Engine.open({ path, readOnly: true });
         try {
-          const rows = await engine.all(sql, "query");
-          process.stdout.write(formatRows(rows, flags.format as "table" | "csv" | "json"));
+          const { rows, jsonColumns } = await queryRows(engine, sql);
+          process.stdout.write(formatRows(rows, flags.format as "table" | "csv" | "json", { jsonColumns }));
         } finally {
           engine.close();
         }

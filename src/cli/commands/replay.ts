@@ -4,6 +4,7 @@ import { createLogger } from "../../util/logger.js";
 import { Progress } from "../../util/progress.js";
 import { action } from "../action.js";
 import { loadFromFlags } from "../load.js";
+import { plural } from "../plural.js";
 import { formatSummary } from "../summary.js";
 
 interface ReplayFlags {
@@ -49,7 +50,7 @@ export function register(program: Command): void {
           process.stdout.write(formatSummary(result.record));
           if (result.record.status === "succeeded") {
             process.stdout.write(
-              `  replayed ${result.replayed} row(s) of run ${flags.run}: ${result.passed} passed, ${result.stillQuarantined} still quarantined\n`,
+              `  replayed ${plural(result.replayed, "row")} of run ${flags.run}: ${result.passed} passed, ${result.stillQuarantined} still quarantined\n`,
             );
           }
         }

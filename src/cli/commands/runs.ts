@@ -1,6 +1,8 @@
 import type { Command } from "commander";
-import { SluiceError } from "../../errors.js";
+import { suggest } from "../../config/suggest.js";
+import { ConfigError, SluiceError } from "../../errors.js";
 import { Ledger } from "../../runner/ledger.js";
+import type { RunRecord } from "../../runner/run-record.js";
 import { action } from "../action.js";
 import { loadFromFlags } from "../load.js";
 import { formatSummary } from "../summary.js";
@@ -21,17 +23,14 @@ export function register(program: Command): void {
       action(async (pipeline: string | undefined, flags: { config?: string; json?: boolean; limit: string }) => {
         const loaded = await loadFromFlags(flags, { readOnly: true });
         const records = new Ledger(loaded.dataDir).list(pipeline).slice(-Number(flags.limit));
+        if (records.length === 0 && pipeline !== undefined && !loaded.config.pipelines[pipeline]) {
+          throw unknownPipeline(pipeline, Object.keys(loaded.config.pipelines));
+        }
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
           return 0;
         }
-        if (records.length === 0) process.stdout.write("no runs yet\n");
-        for (const r of records) {
-          const secs = ((Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000).toFixed(1);
-          process.stdout.write(
-            `${r.run_id}  ${r.pipeline.padEnd(24)} ${r.status.padEnd(17)} ${String(r.rows.written).padStart(10)} rows  ${secs}s\n`,
-          );
-        }
+        process.stdout.write(formatRuns(records));
         return 0;
       }),
     );
@@ -62,4 +61,33 @@ export function register(program: Command): void {
         return 0;
       }),
     );
+}
+
+/** The run list: a header and one line per run, oldest first; `no runs yet` when there are none. */
+function formatRuns(records: readonly RunRecord[]): string {
+  if (records.length === 0) return "no runs yet\n";
+  const rows = records.map((r) => [
+    r.run_id,
+    r.pipeline,
+    r.status,
+    String(r.rows.written),
+    `${((Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000).toFixed(1)}s`,
+  ]);
+  const header = ["run_id", "pipeline", "status", "rows", "duration"];
+  const right = [false, false, false, true, true];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return `${[header, ...rows].map(line).join("\n")}\n`;
+}
+
+/** `runs NAME` for a name that is neither in the config nor in the ledger. */
+function unknownPipeline(name: string, pipelines: readonly string[]): ConfigError {
+  const s = suggest(name, pipelines);
+  return new ConfigError(
+    `unknown pipeline ${JSON.stringify(name)}; pipelines: ${pipelines.join(", ") || "none"}${s ? `; did you mean ${JSON.stringify(s)}?` : ""}`,
+  );
 }
