@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { type TerminalStream, writeAboveProgress } from "./progress.js";
 import { redactSecrets } from "./redact.js";
 
 export type Logger = pino.Logger;
@@ -6,11 +7,13 @@ export type Logger = pino.Logger;
 /**
  * Structured logs on stderr (stdout is reserved for `--json` output and
  * command results). JSON lines when stderr is not a terminal; a short
- * human line when it is. Level from LOG_LEVEL (default info). Every message
+ * human line when it is, written above the progress line if one is shown
+ * (never on the same line). Level from LOG_LEVEL (default info). Every message
  * passes through redactSecrets, so a URL with a password never reaches a log.
+ * `stream` is stderr except in tests.
  */
-export function createLogger(level = process.env.LOG_LEVEL ?? "info"): Logger {
-  const pretty = process.stderr.isTTY === true;
+export function createLogger(level = process.env.LOG_LEVEL ?? "info", stream: TerminalStream = process.stderr): Logger {
+  const pretty = stream.isTTY === true;
   return pino(
     {
       level,
@@ -26,20 +29,24 @@ export function createLogger(level = process.env.LOG_LEVEL ?? "info"): Logger {
         },
       },
     },
-    pretty ? prettyStream() : pino.destination({ fd: 2, sync: true }),
+    pretty
+      ? prettyStream(stream)
+      : stream === process.stderr
+        ? pino.destination({ fd: 2, sync: true })
+        : { write: (line: string) => stream.write(line) },
   );
 }
 
-function prettyStream(): pino.DestinationStream {
+function prettyStream(stream: TerminalStream): pino.DestinationStream {
   return {
     write(line: string) {
       try {
         const { level, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
         const extra = Object.keys(rest).length ? ` ${redactSecrets(JSON.stringify(rest))}` : "";
         const tag = level === "info" ? "" : `${String(level).toUpperCase()} `;
-        process.stderr.write(`${tag}${String(msg)}${extra}\n`);
+        writeAboveProgress(stream, `${tag}${String(msg)}${extra}\n`);
       } catch {
-        process.stderr.write(line);
+        writeAboveProgress(stream, line);
       }
     },
   };
