@@ -64,5 +64,23 @@ export class ValidationFailedError extends SluiceError {
 export function asSluiceError(err: unknown, component: string, stage: string): SluiceError {
   if (err instanceof SluiceError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isDiskFull(err)) {
+    return new SluiceError(
+      `no space left on the disk while ${stage === "run" ? "running" : `in stage ${stage}`}: ${message}`,
+      {
+        component,
+        stage,
+        hint: "free space on the disk that holds data_dir (or point data_dir elsewhere), then run again: nothing was committed, and the next run removes what this one left",
+        cause: err,
+      },
+    );
+  }
   return new SluiceError(message, { component, stage, cause: err });
+}
+
+/** A write failed because the disk (or the user's quota) is full. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return code === "ENOSPC" || code === "EDQUOT" || /No space left on device|ENOSPC/i.test(message);
 }

@@ -1,4 +1,4 @@
-import { SluiceError } from "../errors.js";
+import { asSluiceError, isDiskFull, SluiceError } from "../errors.js";
 import { redactSecrets } from "../util/redact.js";
 
 /**
@@ -11,7 +11,9 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
     try {
       const code = await fn(...args);
       process.exitCode = code ?? 0;
-    } catch (err) {
+    } catch (raw) {
+      // A full disk is the user's to fix, not a bug: no stack trace.
+      const err = isDiskFull(raw) ? asSluiceError(raw, "sluice", "run") : raw;
       if (err instanceof SluiceError) {
         process.stderr.write(`error: ${redactSecrets(err.message)}\n`);
         if (err.hint) process.stderr.write(`hint: ${redactSecrets(err.hint)}\n`);

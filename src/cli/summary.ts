@@ -13,6 +13,10 @@ export function formatSummary(r: RunRecord): string {
         `${n(r.rows.duplicates)} duplicates (${n(r.rows.duplicates_dropped)} dropped), ${n(r.rows.written)} written`,
     );
   }
+  const k = r.rows.keys;
+  if (k) lines.push(`  keys: ${n(k.new)} new, ${n(k.changed)} changed, ${n(k.unchanged)} unchanged`);
+  if (r.status === "succeeded" && r.rows.dataset != null)
+    lines.push(`  dataset: ${n(r.rows.dataset)} rows after this run`);
   if (r.status === "succeeded" && r.rows.extracted === 0)
     lines.push("  the source had no rows: outputs hold the schema only");
   for (const o of r.outputs) {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { Engine } from "../engine/engine.js";
 import { literal } from "../engine/sql.js";
 import { SluiceError } from "../errors.js";
+import { safeRunId } from "../util/confine.js";
 import { naturalOrder, QUARANTINE_META_COLUMNS, quarantineDir, quarantineFile } from "./quarantine-file.js";
 
 /** One rule a quarantined row broke. */
@@ -34,20 +35,24 @@ export interface QuarantineListing {
 }
 
 /**
- * Reads a pipeline's quarantine files (`runId` given: that run's only).
+ * Reads a pipeline's quarantine files (`runId` given: that run's only), of the
+ * runs `committed` accepts (the CLI passes the ledger: a file whose run left no
+ * record belongs to a run still going or one that died before its record).
  * Contract: read-only; at most `limit` rows reach JavaScript. A run without
  * a quarantine file is an error naming the runs that have one.
  */
 export async function listQuarantine(
   dataDir: string,
   pipeline: string,
-  opts: { runId?: string; limit: number },
+  opts: { runId?: string; limit: number; committed?: (runId: string) => boolean },
 ): Promise<QuarantineListing> {
+  if (opts.runId) safeRunId(opts.runId);
   const dir = quarantineDir(dataDir, pipeline);
   const runs = existsSync(dir)
     ? readdirSync(dir)
         .filter((f) => f.endsWith(".parquet") && !f.startsWith("."))
         .map((f) => f.slice(0, -".parquet".length))
+        .filter((r) => opts.committed?.(r) ?? true)
         .sort()
     : [];
   if (opts.runId && !runs.includes(opts.runId)) {

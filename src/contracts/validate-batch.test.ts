@@ -116,7 +116,7 @@ describe("validateBatch", () => {
       "_source_row:BIGINT",
     ]);
 
-    const file = join(ctx.dataDir, result.quarantinePath!);
+    const file = result.quarantineStaged!;
     const q = await ctx.engine.all<{
       pos: string;
       rules: string[];
@@ -255,7 +255,7 @@ describe("validateBatch with transform fail markers", () => {
       "_source_row",
     ]);
     const q = await ctx.engine.all(
-      `SELECT n, c, _failures AS f FROM read_parquet('${join(ctx.dataDir, result.quarantinePath!)}') ORDER BY _source_pos`,
+      `SELECT n, c, _failures AS f FROM read_parquet('${result.quarantineStaged!}') ORDER BY _source_pos`,
     );
     expect(q).toEqual([
       {

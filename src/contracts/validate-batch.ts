@@ -6,7 +6,8 @@ import { isFailMarker } from "../transforms/markers.js";
 import { protectsPii } from "../transforms/pii.js";
 import { asidePath, publish, removeQuietly } from "../util/atomic.js";
 import { type CompiledContract, compileContract, contractName, SOURCE_POS, SOURCE_ROW } from "./compile-contract.js";
-import { naturalOrder, quarantineFile, quarantineRelPath, reportFile } from "./quarantine-file.js";
+import { naturalOrder, quarantineRelPath, reportFile } from "./quarantine-file.js";
+import { stageQuarantine } from "./stage-quarantine.js";
 
 export interface ValidationResult {
   /**
@@ -18,8 +19,13 @@ export interface ValidationResult {
   readonly validRows: number;
   /** Rows quarantined (quarantine mode) — failing and unparseable rows. */
   readonly quarantinedRows: number;
-  /** Relative to data_dir, like sink output paths. */
+  /** Where the quarantine file is published, relative to data_dir like sink output paths. */
   readonly quarantinePath?: string;
+  /**
+   * The quarantine file as written, in the run's scratch folder: not visible until the runner
+   * publishes it (`publishQuarantine`) after every sink committed the batch.
+   */
+  readonly quarantineStaged?: string;
   /** Things the user should know that did not fail the run (e.g. values nulled by casts with validation off). */
   readonly warnings?: readonly string[];
   /** Set when the checks were deferred (ValidateOptions.deferred): the counts above hold only once confirmed. */
@@ -66,7 +72,8 @@ const SHOWN_FAILURES = 10;
  * Contract: input rows + unparseable rows = validRows + quarantinedRows,
  * always. strict: any failure throws ValidationFailedError (exit 3) after
  * writing the report; nothing else is written. quarantine: failing rows are
- * written to quarantine/<pipeline>/<run_id>.parquet. off: no checks, but
+ * written to a file in the run's scratch folder (`quarantineStaged`), published as
+ * quarantine/<pipeline>/<run_id>.parquet by the runner with the commit. off: no checks, but
  * unparseable records still fail the run (exit 1) — they are never dropped.
  * In every mode the valid rows have the contract's shape (types, extra
  * columns); with `off`, values that do not cast become NULL and are counted
@@ -195,31 +202,14 @@ export async function validateBatch(
     );
   }
 
-  // quarantine mode
-  const target = quarantineFile(ctx.dataDir, ctx.pipeline, ctx.runId);
-  const parts: string[] = [];
-  if (failing) {
-    parts.push(
-      `SELECT * EXCLUDE (__sluice_row, __sluice_key), NULL::VARCHAR AS _raw, ${literal(ctx.runId)} AS _run_id, now() AS _quarantined_at FROM ${failing}`,
-    );
-  }
-  if (unp) {
-    parts.push(
-      `SELECT _source_pos::VARCHAR AS _source_pos, ${rawTextOf(ctx)} AS _raw, [{'column': NULL::VARCHAR, 'rule': 'unparseable', 'value': ${rawTextOf(ctx)}, 'detail': _error::VARCHAR}] AS _failures, ${literal(ctx.runId)} AS _run_id, now() AS _quarantined_at FROM ${unp.relation}`,
-    );
-  }
-  await writeAside(target, (aside) =>
-    engine.run(
-      `COPY (SELECT * FROM (${parts.join(" UNION ALL BY NAME ")}) ORDER BY ${naturalOrder("_source_pos")}) TO ${literal(aside)} (FORMAT parquet, COMPRESSION zstd)`,
-      "quarantine",
-    ),
-  );
-  ctx.log.warn(`quarantined ${failed} rows -> ${target}`);
+  // quarantine mode: staged in the scratch folder; the runner publishes it with the batch's commit.
+  const staged = await stageQuarantine(ctx, failing, unp, rawTextOf(ctx));
   return {
     valid: await validView(failing),
     validRows: inputRows - failingRows,
     quarantinedRows: failed,
     quarantinePath: quarantineRelPath(ctx.pipeline, ctx.runId),
+    quarantineStaged: staged,
   };
 }
 

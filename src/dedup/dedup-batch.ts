@@ -17,6 +17,12 @@ export interface DedupResult {
   readonly dropped: number;
   /** Rows of this batch present in `relation` (new or changed rows). */
   readonly batchRows: number;
+  /**
+   * merge/eager against a target: what the batch did to its keys. `new`: keys the target did not
+   * hold; `changed`: held keys a batch row replaced (merge); `unchanged`: held keys left as they
+   * were (merge: the batch row was not newer; eager: always). Absent without a target.
+   */
+  readonly keys?: { readonly new: number; readonly changed: number; readonly unchanged: number };
 }
 
 /** Columns that describe a row's history, not its content: never part of a payload. */
@@ -184,7 +190,11 @@ export async function dedupBatch(
   // Duplicates: later rows of a key in the batch, and first rows of a key the target already held.
   const later = await engine.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${ranked} WHERE __sluice_rn > 1`, "dedup");
   const duplicates = config.strategy === "eager" ? dropped : Number(later?.n ?? 0) + targetHeld;
-  return { relation: out, extent: "replace", duplicates, dropped, batchRows: inputRows - dropped };
+  const batchRows = inputRows - dropped;
+  const heldKeys = config.strategy === "eager" ? dropped - Number(later?.n ?? 0) : targetHeld;
+  const changed = replaced ? await engine.count(replaced) : 0;
+  const keys = { new: batchRows - changed, changed, unchanged: heldKeys - changed };
+  return { relation: out, extent: "replace", duplicates, dropped, batchRows, keys };
 }
 
 /** The dedup key, checked against the batch's columns (ConfigError, exit 2, otherwise). */

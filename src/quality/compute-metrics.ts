@@ -19,7 +19,8 @@ const SLUICE_COLUMNS = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, 
  *   threshold like `below: 1.0` sees a single failing row in millions.
  * - `unique`: distinct non-NULL values of the contract's `unique` columns and
  *   of every column an alert names as `unique.COL`.
- * - `row_count_delta`: (written - previous successful run's written) / previous; null without one.
+ * - `row_count_delta`: change of the dataset's size against the previous successful run
+ *   ((dataset - previous dataset) / previous dataset); null without a previous size.
  * - `duplicate_rate`: duplicates seen / rows extracted.
  */
 export async function computeMetrics(
@@ -64,10 +65,16 @@ export async function computeMetrics(
     validation_pass_rate: checked === 0 ? 1 : record.rows.valid / checked,
     null_rate: nullRate,
     unique,
-    row_count_delta:
-      previous && previous.rows.written > 0
-        ? (record.rows.written - previous.rows.written) / previous.rows.written
-        : null,
+    row_count_delta: rowCountDelta(record, previous),
     duplicate_rate: record.rows.extracted === 0 ? 0 : record.rows.duplicates / record.rows.extracted,
   };
+}
+
+/** Relative change of the dataset's size; records from before `rows.dataset` existed count `written`. */
+function rowCountDelta(record: RunRecord, previous: RunRecord | undefined): number | null {
+  const size = (r: RunRecord) => (r.rows.dataset === undefined ? r.rows.written : r.rows.dataset);
+  const now = size(record);
+  const before = previous ? size(previous) : null;
+  if (now === null || before === null || before <= 0) return null;
+  return (now - before) / before;
 }

@@ -57,7 +57,24 @@ describe("evaluateAlerts", () => {
       "unique.userId below 5 3",
       "duration_ms above 4000 5000",
     ]);
-    expect(fired[1]!.message).toBe("events: row_count_delta = 0.6 is above 0.5 (run r1)");
+    expect(fired[1]!.message).toBe("events: row_count_delta = -0.6 (magnitude 0.6) is above 0.5 (run r1)");
+  });
+
+  it("prints the signed value, with the digits that tell it from the threshold", () => {
+    const at = (delta: number, pass: number) =>
+      evaluateAlerts(
+        [
+          { metric: "row_count_delta", above: 0.5 },
+          { metric: "validation_pass_rate", below: 1 },
+        ],
+        record({ metrics: { ...record().metrics, row_count_delta: delta, validation_pass_rate: pass } }),
+        { failedOnly: false },
+      ).map((a) => a.message);
+    expect(at(-1, 0.999_999)).toEqual([
+      "events: row_count_delta = -1 (magnitude 1) is above 0.5 (run r1)",
+      "events: validation_pass_rate = 0.999999 is below 1 (run r1)",
+    ]);
+    expect(at(0.500_04, 1)).toEqual(["events: row_count_delta = 0.50004 is above 0.5 (run r1)"]);
   });
 
   it("a failed run fires only `failed`; a first run has no row_count_delta", () => {

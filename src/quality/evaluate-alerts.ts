@@ -38,7 +38,7 @@ export function evaluateAlerts(
         metric: rule.metric,
         value,
         rule: `below ${rule.below}`,
-        message: `${record.pipeline}: ${describe(rule.metric, value)} is below ${rule.below} (run ${record.run_id})`,
+        message: `${record.pipeline}: ${describe(rule.metric, shown(record, rule.metric, value), rule.below)} is below ${rule.below} (run ${record.run_id})`,
       });
     }
     if (rule.above !== undefined && value > rule.above) {
@@ -46,7 +46,7 @@ export function evaluateAlerts(
         metric: rule.metric,
         value,
         rule: `above ${rule.above}`,
-        message: `${record.pipeline}: ${describe(rule.metric, value)} is above ${rule.above} (run ${record.run_id})`,
+        message: `${record.pipeline}: ${describe(rule.metric, shown(record, rule.metric, value), rule.above)} is above ${rule.above} (run ${record.run_id})`,
       });
     }
   }
@@ -116,8 +116,26 @@ function splitMetric(metric: string): [string, string | undefined] {
   return dot < 0 ? [metric, undefined] : [metric.slice(0, dot), metric.slice(dot + 1)];
 }
 
-/** `null_rate.x = 0.9312`: rates with 4 significant decimals, counts as integers. */
-function describe(metric: string, value: number): string {
-  const shown = Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
-  return `${metric} = ${shown}`;
+/** The value as the record holds it: row_count_delta is compared by magnitude but shown signed. */
+function shown(record: RunRecord, metric: string, value: number): number {
+  return metric === "row_count_delta" && record.metrics.row_count_delta !== null
+    ? record.metrics.row_count_delta
+    : value;
+}
+
+/**
+ * `null_rate.x = 0.9312`: rates with 4 significant digits, counts as integers; more digits when 4
+ * would print the threshold itself (`0.50004 is above 0.5`, never `0.5 is above 0.5`).
+ */
+function describe(metric: string, value: number, threshold: number): string {
+  const text = (v: number) => {
+    if (Number.isInteger(v)) return String(v);
+    let digits = 4;
+    let out = String(Number(v.toPrecision(digits)));
+    while (Number(out) === threshold && digits < 17) out = String(Number(v.toPrecision(++digits)));
+    return out;
+  };
+  // row_count_delta is compared by magnitude: a negative change says so.
+  const magnitude = metric === "row_count_delta" && value < 0 ? ` (magnitude ${text(-value)})` : "";
+  return `${metric} = ${text(value)}${magnitude}`;
 }

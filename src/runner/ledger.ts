@@ -1,25 +1,39 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
+import { isRunId, safeRunId, safeSegment } from "../util/confine.js";
 import { redactDeep } from "../util/redact.js";
+import { sweepTemp } from "../util/sweep-temp.js";
 import type { RunRecord } from "./run-record.js";
 
 /**
  * The run ledger: one JSON file per run under `<data_dir>/runs/<pipeline>/`.
  * Run ids sort by time, so listing a folder gives the history in order.
- * Records are written atomically and redacted.
+ * Records are written atomically and redacted; what an interrupted write left
+ * (`.<id>.json.tmp-*`, e.g. on a full disk) is swept by the next save.
  */
 export class Ledger {
   constructor(private readonly dataDir: string) {}
 
   private dir(pipeline: string): string {
-    return join(this.dataDir, "runs", pipeline);
+    return join(this.dataDir, "runs", safeSegment("pipeline name", pipeline));
+  }
+
+  /** Where `record` is (or would be) saved. */
+  fileOf(record: Pick<RunRecord, "pipeline" | "run_id">): string {
+    return join(this.dir(record.pipeline), `${safeRunId(record.run_id)}.json`);
   }
 
   save(record: RunRecord): void {
     const dir = this.dir(record.pipeline);
     mkdirSync(dir, { recursive: true });
-    writeFileAtomic(join(dir, `${record.run_id}.json`), `${JSON.stringify(redactDeep(record), null, 2)}\n`);
+    sweepTemp(dir);
+    writeFileAtomic(this.fileOf(record), `${JSON.stringify(redactDeep(record), null, 2)}\n`);
+  }
+
+  /** Whether the ledger holds a record of run `runId` of `pipeline` (whatever its status). */
+  has(pipeline: string, runId: string): boolean {
+    return isRunId(runId) && existsSync(this.fileOf({ pipeline, run_id: runId }));
   }
 
   /** Runs of one pipeline (or all), oldest first. */

@@ -27,6 +27,8 @@ export interface RunContext {
   readonly engine: Engine;
   /** Absolute lake root. */
   readonly dataDir: string;
+  /** Absolute scratch folder of this attempt (`<data_dir>/.tmp/<run_id>`): removed when it ends. */
+  readonly scratchDir: string;
   /** Absolute directory of the config file: relative source paths resolve against it. */
   readonly configDir: string;
   /** Absolute path of the default DuckDB warehouse file. */

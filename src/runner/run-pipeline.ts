@@ -17,14 +17,17 @@ import { removeQuietly } from "../util/atomic.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { Progress } from "../util/progress.js";
 import { redactSecrets } from "../util/redact.js";
+import { datasetRows } from "./dataset-rows.js";
 import { Ledger } from "./ledger.js";
 import { lineageSelect } from "./lineage.js";
+import { publishRunQuarantine } from "./publish-run-quarantine.js";
 import type { RunContext, RunOptions } from "./run-context.js";
 import { newRunId } from "./run-id.js";
 import type { RunRecord } from "./run-record.js";
 import { scratchDir } from "./scratch-dir.js";
 import { stageBatch } from "./stage-batch.js";
 import { StateStore } from "./state-store.js";
+import { sweepOrphanQuarantine } from "./sweep-orphan-quarantine.js";
 
 export interface RunPipelineOptions extends RunOptions {
   readonly log?: Logger;
@@ -36,6 +39,11 @@ export interface RunPipelineOptions extends RunOptions {
    * sinks — is the configured one.
    */
   readonly source?: Source;
+  /**
+   * The run whose quarantine file this run's quarantined rows replace (replay): published over
+   * `quarantine/<pipeline>/<run>.parquet` with the commit, which is removed when no row failed.
+   */
+  readonly quarantineAs?: string;
 }
 
 /**
@@ -71,6 +79,9 @@ export async function runPipeline(
   const stateStore = new StateStore(loaded.dataDir);
   const startedAt = new Date();
   const runId = newRunId(startedAt);
+  const orphans = sweepOrphanQuarantine(loaded.dataDir, pipeline, ledger);
+  if (orphans.length)
+    log.info(`removed the quarantine files of ${orphans.length} run(s) that died before their record`);
   const record: RunRecord = {
     run_id: runId,
     pipeline,
@@ -92,6 +103,7 @@ export async function runPipeline(
     record.attempts = n;
     record.outputs = [];
     record.warnings = [];
+    delete record.state;
     await runAttempt(loaded, pipeline, runId, startedAt, options, log, progress, stateStore, ledger, record);
   };
 
@@ -113,9 +125,15 @@ export async function runPipeline(
     const err = raw instanceof AbortError ? raw.cause : raw;
     const e = asSluiceError(err, "runner", "run");
     record.status = e.exitCode === 3 ? "validation_failed" : "failed";
+    // A failed run wrote nothing to any sink: its counts say so, whatever a stage had counted.
+    record.rows.written = 0;
+    delete record.rows.dataset;
+    delete record.rows.keys;
+    delete record.state;
     if (e instanceof ValidationFailedError) {
       record.report_path = e.reportPath;
       record.rows.quarantined = 0;
+      record.rows.valid = Math.max(record.rows.extracted - record.rows.filtered - e.failedRows, 0);
     }
     record.error = {
       message: redactSecrets(e.message),
@@ -135,8 +153,10 @@ export async function runPipeline(
       record.warnings.push(w);
       log.warn(w);
     }
-    ledger.save(record);
+    saveRecord(ledger, record, log);
   }
+  // The state moves last, after the record that says the batch was committed is on disk.
+  if (record.status === "succeeded" && record.state) stateStore.commit(pipeline, record.state);
   return record;
 }
 
@@ -174,6 +194,7 @@ async function runAttempt(
       typeof pipelineConfig.contract === "string" ? config.contracts[pipelineConfig.contract] : pipelineConfig.contract,
     engine,
     dataDir: loaded.dataDir,
+    scratchDir: tmpDir,
     configDir: loaded.dir,
     warehousePath: loaded.warehousePath,
     startedAt,
@@ -221,7 +242,10 @@ async function runAttempt(
       .map((s) => createSink(s));
     // Only strategies that compare against the target read it: that is a full copy of a warehouse
     // table, and a locked warehouse must not fail a `dedup: none` run whose duckdb sink warns.
-    const target = pipelineConfig.dedup.strategy === "none" ? undefined : sinks.find((s) => s.existing);
+    // A window or full export is the dataset as the source holds it (`complete`): dedup within the
+    // batch only, so rows that left the window, or came from another database, do not stay forever.
+    const target =
+      pipelineConfig.dedup.strategy === "none" || extracted.complete ? undefined : sinks.find((s) => s.existing);
     const existing = target?.existing ? await target.existing(ctx) : undefined;
 
     const prepare = async (batch: LoadedBatch, deferred: boolean) => {
@@ -234,7 +258,6 @@ async function runAttempt(
       );
       record.rows.valid = validated.validRows;
       record.rows.quarantined = validated.quarantinedRows;
-      if (validated.quarantinePath) record.quarantine_path = validated.quarantinePath;
       record.warnings.push(...(validated.warnings ?? []));
 
       const deduped = await timed("dedup", () =>
@@ -243,6 +266,8 @@ async function runAttempt(
       record.rows.duplicates = deduped.duplicates;
       record.rows.duplicates_dropped = deduped.dropped;
       record.rows.written = deduped.batchRows;
+      if (deduped.keys) record.rows.keys = deduped.keys;
+      else delete record.rows.keys;
 
       const final = ctx.tmpName("final");
       await timed("lineage", async () => {
@@ -263,7 +288,7 @@ async function runAttempt(
       const confirmed: Confirmation = check
         ? await timed("validate", () => check.confirm(staged.relation, staged.rows))
         : { passed: true, distinct: {} };
-      return { staged, extent: deduped.extent, confirmed };
+      return { staged, extent: deduped.extent, confirmed, quarantine: validated.quarantineStaged };
     };
 
     let batch = await prepare(input, deferrable).catch((err: unknown) => {
@@ -290,6 +315,8 @@ async function runAttempt(
       }
     });
     record.outputs = outputs;
+    record.rows.dataset = datasetRows(batch.extent, staged.rows, ledger.lastSucceeded(pipeline));
+    publishRunQuarantine(loaded, pipeline, runId, options, batch.quarantine, record, log);
 
     record.metrics = await timed("metrics", () =>
       computeMetrics(ctx, staged.relation, record, ledger.lastSucceeded(pipeline), {
@@ -299,11 +326,7 @@ async function runAttempt(
     record.alerts = evaluateAlerts(pipelineConfig.alerts, record, { failedOnly: false });
     record.warnings.push(...alertRuleProblems(pipelineConfig.alerts, record));
 
-    if (extracted.nextState) {
-      const next = { ...ctx.state, ...extracted.nextState };
-      stateStore.commit(pipeline, next);
-      record.state = next;
-    }
+    if (extracted.nextState) record.state = { ...ctx.state, ...extracted.nextState };
   } finally {
     engine.close();
     removeQuietly(tmpDir);
@@ -313,4 +336,23 @@ async function runAttempt(
 function oneLine(sql: string, max: number): string {
   const line = sql.replace(/\s+/g, " ").trim();
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}
+
+/**
+ * Saves the run record. A record that cannot be written (disk full) must not hide the run's own
+ * outcome: the failure is logged with the path, set on the record, and the run's status becomes
+ * failed so that the state does not move without a record.
+ */
+function saveRecord(ledger: Ledger, record: RunRecord, log: Logger): void {
+  try {
+    ledger.save(record);
+  } catch (err) {
+    const e = asSluiceError(err, "ledger", "record");
+    log.error(
+      `could not write the run record to ${ledger.fileOf(record)}: ${e.message}${e.hint ? ` (${e.hint})` : ""}`,
+    );
+    record.status = "failed";
+    record.error ??= { message: `could not write the run record: ${e.message}`, component: "ledger", stage: "record" };
+    delete record.state;
+  }
 }

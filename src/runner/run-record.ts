@@ -10,7 +10,7 @@ export interface RunMetrics {
   null_rate: Record<string, number>;
   /** Distinct values per configured column (contract `unique` columns and `unique.COL` alerts). */
   unique: Record<string, number>;
-  /** (rows written - previous successful run's) / previous; null on a first run. */
+  /** (dataset rows - previous successful run's dataset rows) / previous; null without a previous size. */
   row_count_delta: number | null;
   /** duplicates seen / rows extracted. */
   duplicate_rate: number;
@@ -42,7 +42,16 @@ export interface RunRecord {
     quarantined: number;
     duplicates: number;
     duplicates_dropped: number;
+    /** Rows of this batch the sinks received: new and changed rows (merge/eager against the target). */
     written: number;
+    /** merge/eager against the target: keys the batch added, replaced, and left as they were. */
+    keys?: { new: number; changed: number; unchanged: number };
+    /**
+     * Rows the dataset holds after the run (the whole merged or replaced dataset, or the previous
+     * size plus an appended delta); null when it cannot be told (an append after a run that did not
+     * record it). Not the batch: a rerun that changes nothing writes 0 rows of a dataset of N.
+     */
+    dataset?: number | null;
   };
   outputs: SinkOutput[];
   durations_ms: Record<string, number>;

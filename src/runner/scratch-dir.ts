@@ -22,6 +22,12 @@ export function scratchDir(dataDir: string, runId: string): string {
   return dir;
 }
 
+/** Whether run `runId` is going on now: its scratch folder names a live process. */
+export function isLiveRun(dataDir: string, runId: string): boolean {
+  const pidFile = join(dataDir, ".tmp", runId, ".pid");
+  return existsSync(pidFile) && alive(Number(readFileSync(pidFile, "utf8")));
+}
+
 function alive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {

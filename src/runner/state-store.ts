@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
+import { safeSegment } from "../util/confine.js";
+import { sweepTemp } from "../util/sweep-temp.js";
 
 /**
  * Per-pipeline state (watermarks, stream positions) in
@@ -11,7 +13,7 @@ export class StateStore {
   constructor(private readonly dataDir: string) {}
 
   private file(pipeline: string): string {
-    return join(this.dataDir, "state", `${pipeline}.json`);
+    return join(this.dataDir, "state", `${safeSegment("pipeline name", pipeline)}.json`);
   }
 
   load(pipeline: string): Record<string, unknown> {
@@ -20,6 +22,7 @@ export class StateStore {
   }
 
   commit(pipeline: string, state: Record<string, unknown>): void {
+    sweepTemp(join(this.dataDir, "state"), `${pipeline}.json`);
     writeFileAtomic(this.file(pipeline), `${JSON.stringify(state, null, 2)}\n`);
   }
 }

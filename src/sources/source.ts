@@ -32,6 +32,13 @@ export interface ExtractResult {
    * `append`: the batch is a delta (incremental, streaming).
    */
   readonly extent: "replace" | "append";
+  /**
+   * The batch is the dataset exactly as the source holds it now (a window or full export of a
+   * table): merge/eager dedup within the batch only, never against the target, so rows that left
+   * the window or came from another database do not stay. Without it, merge/eager also compare
+   * against what the target holds (files dropped again, incremental loads, replays).
+   */
+  readonly complete?: boolean;
   /** Human description of what was read, e.g. `public."BehavioralEvent"` or 3 files. Secrets redacted. */
   readonly description: string;
 }
@@ -54,4 +61,9 @@ export interface Source {
   extract(ctx: RunContext): Promise<ExtractResult>;
   /** Tests connections and that the input exists (`sluice check`). */
   check?(ctx: Pick<RunContext, "configDir" | "log" | "dataDir">): Promise<string>;
+  /**
+   * The columns `extract` would deliver (name, DuckDB type; without `_source_pos`), found cheaply
+   * (a DESCRIBE, a zero-row generation), for `sluice check`. Throws what `extract` would on bad input.
+   */
+  columns?(ctx: Pick<RunContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]>;
 }

@@ -5,7 +5,8 @@ import { basename, dirname, join } from "node:path";
 /**
  * A path beside `target` to write to first: same directory (so rename is
  * atomic), hidden and marked in-progress so readers and globs skip it
- * (`.x.parquet.tmp-1a2b`). Leftovers from a crash are removed by `sweepTemp`.
+ * (`.x.parquet.tmp-1a2b`). Leftovers from a crash are removed by `sweepTemp`
+ * (util/sweep-temp.ts).
  */
 export function asidePath(target: string): string {
   mkdirSync(dirname(target), { recursive: true });
@@ -20,8 +21,13 @@ export function publish(aside: string, target: string): void {
 /** Writes a small text file atomically. */
 export function writeFileAtomic(target: string, content: string): void {
   const aside = asidePath(target);
-  writeFileSync(aside, content);
-  publish(aside, target);
+  try {
+    writeFileSync(aside, content);
+    publish(aside, target);
+  } catch (err) {
+    removeQuietly(aside);
+    throw err;
+  }
 }
 
 /** Removes a path, ignoring absence. */

@@ -25,6 +25,7 @@ export function testRunContext(engine: Engine, overrides: Partial<RunContext> = 
     contract: undefined,
     engine,
     dataDir,
+    scratchDir: join(dataDir, ".tmp", "20260101T000000Z_test01"),
     configDir: dataDir,
     warehousePath: join(dataDir, "w.duckdb"),
     startedAt: new Date(),

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { formatFailures, listQuarantine } from "../../contracts/list-quarantine.js";
 import { ConfigError } from "../../errors.js";
+import { Ledger } from "../../runner/ledger.js";
 import { action } from "../action.js";
 import { formatRows } from "../format-rows.js";
 import { loadFromFlags } from "../load.js";
@@ -38,9 +39,11 @@ export function register(program: Command): void {
             `pipelines defined: ${Object.keys(loaded.config.pipelines).join(", ") || "none"}`,
           );
         }
+        const ledger = new Ledger(loaded.dataDir);
         const listing = await listQuarantine(loaded.dataDir, pipeline, {
           ...(flags.run ? { runId: flags.run } : {}),
           limit,
+          committed: (runId) => ledger.has(pipeline, runId),
         });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(listing, null, 2)}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { replayQuarantine } from "../../contracts/replay-quarantine.js";
+import { replayQuarantine } from "../../runner/replay-quarantine.js";
 import { createLogger } from "../../util/logger.js";
 import { Progress } from "../../util/progress.js";
 import { action } from "../action.js";

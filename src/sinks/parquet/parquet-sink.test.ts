@@ -211,7 +211,7 @@ describe("VersionedDir after a crash", () => {
     expect(readdirSync(parent).filter((f) => f.startsWith(".")).length).toBe(1);
   });
 
-  it("a plain folder is converted on the first commit; a crash in between restores it", () => {
+  it("a plain folder is never replaced (sluice did not write it); one an older sluice moved aside is put back", () => {
     const parent = tempDir();
     const root = join(parent, "events");
     mkdirSync(root);
@@ -229,9 +229,8 @@ describe("VersionedDir after a crash", () => {
 
     const staged = dir.stage();
     writeFileSync(join(staged, "new.parquet"), "new");
-    dir.commit(staged, "20260302T020000Z_bbbbbb");
-    expect(lstatSync(root).isSymbolicLink()).toBe(true);
-    expect(readdirSync(root)).toEqual(["new.parquet"]);
-    expect(readdirSync(parent).length).toBe(2);
+    expect(() => dir.commit(staged, "20260302T020000Z_bbbbbb")).toThrow(/folder sluice did not write.*hand\.parquet/);
+    expect(lstatSync(root).isDirectory()).toBe(true);
+    expect(readdirSync(root)).toEqual(["hand.parquet"]);
   });
 });

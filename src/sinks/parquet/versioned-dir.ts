@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { SluiceError } from "../../errors.js";
 import { asidePath, publish, removeQuietly } from "../../util/atomic.js";
-import { sweepTemp } from "./sweep-temp.js";
+import { sweepTemp } from "../../util/sweep-temp.js";
 
 /**
  * A dataset folder whose whole content is replaced in one step.
@@ -16,9 +17,9 @@ import { sweepTemp } from "./sweep-temp.js";
  * link points at). DuckDB's `**` glob does not follow links, so a glob over
  * the parent (`lake/**`) still sees each file once.
  *
- * A `root` that is a plain folder (written by hand or by an older sluice) is
- * read and appended to as is; the first `commit` moves it aside and links
- * the new version in its place.
+ * A `root` that is a plain folder was not written by sluice (a hand-made
+ * folder, another tool's output): `assertOwned` refuses to write there, since
+ * publishing a version would replace, and so delete, what is in it.
  */
 export class VersionedDir {
   readonly parent: string;
@@ -55,6 +56,24 @@ export class VersionedDir {
     for (const v of versions) if (v !== keep && existsIn(this.parent, v)) removeQuietly(join(this.parent, v));
   }
 
+  /**
+   * Throws unless `root` is absent or a link to a version sluice published: a plain folder holds
+   * files sluice did not write, and sluice never deletes those.
+   */
+  assertOwned(): void {
+    if (this.kind() !== "dir") return;
+    const entries = readdirSync(this.root);
+    const shown = entries.slice(0, 3).join(", ") + (entries.length > 3 ? ", ..." : "");
+    throw new SluiceError(
+      `${this.root} is a folder sluice did not write (${entries.length ? `it holds ${shown}` : "empty"}); writing the partitioned dataset there would replace it`,
+      {
+        component: "parquet",
+        stage: "write",
+        hint: "sluice never deletes what it did not write: move that folder away (or remove it yourself), or point the sink's `path` at another folder",
+      },
+    );
+  }
+
   /** A new empty aside folder to build the next version in; removed by `repair` if the run dies. */
   stage(): string {
     const staged = asidePath(this.root);
@@ -72,16 +91,8 @@ export class VersionedDir {
     renameSync(staged, join(this.parent, version));
     const link = asidePath(this.root);
     symlinkSync(version, link);
-    const before = this.kind();
-    const previous = before === "link" ? join(this.parent, readlinkSync(this.root)) : undefined;
-    if (before === "dir") {
-      // A plain folder cannot be replaced by a link in one rename: move it aside
-      // under a version name `repair` recognises, then link.
-      renameSync(this.root, join(this.parent, `${this.versionPrefix(LEGACY)}-${randomBytes(3).toString("hex")}`));
-      publish(link, this.root);
-      this.repair();
-      return;
-    }
+    this.assertOwned();
+    const previous = this.kind() === "link" ? join(this.parent, readlinkSync(this.root)) : undefined;
     publish(link, this.root);
     if (previous) removeQuietly(previous);
   }
@@ -111,7 +122,7 @@ export class VersionedDir {
   }
 }
 
-/** Version label of a plain folder moved aside; sorts before every run id. */
+/** Version label under which sluice 0.1 moved a plain folder aside; `repair` puts such a folder back. */
 const LEGACY = "0-legacy";
 
 function existsIn(dir: string, name: string): boolean {

@@ -33,6 +33,7 @@ export async function writePartitioned(
   mkdirSync(dirname(root), { recursive: true });
   const dir = new VersionedDir(root);
   dir.repair();
+  dir.assertOwned();
   const plan = await planPartitions(ctx.engine, relation, config);
   const current = dir.current();
   const files = [hiveGlob(root)];

@@ -4,9 +4,9 @@ import type { ParquetSinkConfig } from "../../config/spec.js";
 import { literal } from "../../engine/sql.js";
 import type { RunContext } from "../../runner/run-context.js";
 import { asidePath, publish, removeQuietly } from "../../util/atomic.js";
+import { sweepTemp } from "../../util/sweep-temp.js";
 import type { WriteIntent } from "../sink.js";
 import { copyOptions } from "./copy-options.js";
-import { sweepTemp } from "./sweep-temp.js";
 
 /** What a layout writer reports back to the sink. */
 export interface LayoutResult {

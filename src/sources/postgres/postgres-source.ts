@@ -122,6 +122,7 @@ export class PostgresSource implements Source {
         relation,
         rows,
         extent: mode === "incremental" || userColumn ? "append" : "replace",
+        complete: mode !== "incremental" && !userColumn,
         description,
         ...(watermark ? { nextState: { watermark } } : {}),
       };

@@ -1,17 +1,17 @@
-import { existsSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { TransformConfig } from "../config/spec.js";
+import { quarantineFile } from "../contracts/quarantine-file.js";
+import { QuarantineSource } from "../contracts/quarantine-source.js";
 import { Engine } from "../engine/engine.js";
 import { literal } from "../engine/sql.js";
 import { ConfigError, SluiceError } from "../errors.js";
-import { Ledger } from "../runner/ledger.js";
-import { type RunPipelineOptions, runPipeline } from "../runner/run-pipeline.js";
-import type { RunRecord } from "../runner/run-record.js";
-import { quarantineFile, quarantineRelPath } from "./quarantine-file.js";
-import { QuarantineSource } from "./quarantine-source.js";
+import { safeRunId } from "../util/confine.js";
+import { Ledger } from "./ledger.js";
+import { type RunPipelineOptions, runPipeline } from "./run-pipeline.js";
+import type { RunRecord } from "./run-record.js";
 
-export interface ReplayOptions extends Omit<RunPipelineOptions, "source"> {
+export interface ReplayOptions extends Omit<RunPipelineOptions, "source" | "quarantineAs"> {
   /**
    * Replay through the contract and dedup only. Quarantined rows were stored
    * after the transforms ran (so PII is already protected); use this when the
@@ -45,13 +45,14 @@ export interface ReplayResult {
  * contract and dedup only.
  *
  * Contract: rows that now pass are written; rows that still fail stay
- * quarantined with their new reasons. Only after the replay run succeeded
- * (every sink committed) is `quarantine/<pipeline>/<run_id>.parquet`
- * replaced, in one rename, by the replay's own quarantine file (or removed
- * when every row passed) — so a failed replay changes nothing, and at any
+ * quarantined with their new reasons. Only after every sink committed the
+ * replayed batch does the runner replace `quarantine/<pipeline>/<run_id>.parquet`,
+ * in one rename, by the replay's own quarantine file (or remove it when every
+ * row passed; `quarantineAs`) — so a failed replay changes nothing, and at any
  * moment each row is in the sinks or in the quarantine (after a crash
  * between the two steps, possibly both: replaying again is absorbed by
- * merge/eager dedup). Inside the file, `_run_id` then names the replay run,
+ * merge/eager dedup). The run id must have the shape of one and a record in
+ * the ledger: `--run ../other/<id>` cannot reach another pipeline's file. Inside the file, `_run_id` then names the replay run,
  * the run that found the current reasons. The replay's record in the ledger
  * points at the file it left.
  */
@@ -68,9 +69,9 @@ export async function replayQuarantine(
       `pipelines defined: ${Object.keys(loaded.config.pipelines).join(", ") || "none"}`,
     );
   }
-  const file = quarantineFile(loaded.dataDir, pipeline, runId);
-  if (!existsSync(file)) {
-    throw new SluiceError(`run ${runId} of \`${pipeline}\` has no quarantined rows (no ${file})`, {
+  const file = quarantineFile(loaded.dataDir, pipeline, safeRunId(runId));
+  if (!existsSync(file) || !new Ledger(loaded.dataDir).has(pipeline, runId)) {
+    throw new SluiceError(`run ${runId} of \`${pipeline}\` has no quarantined rows`, {
       component: "quarantine",
       stage: "replay",
       hint: `list the runs that have quarantined rows with \`sluice quarantine ${pipeline}\``,
@@ -95,17 +96,12 @@ export async function replayQuarantine(
       },
     },
   };
-  const record = await runPipeline(effective, pipeline, { ...runOptions, source: new QuarantineSource(file, runId) });
+  const record = await runPipeline(effective, pipeline, {
+    ...runOptions,
+    source: new QuarantineSource(file, runId),
+    quarantineAs: runId,
+  });
   if (record.status !== "succeeded") return { record, replayed, passed: 0, stillQuarantined: replayed };
-
-  const fresh = record.quarantine_path ? join(loaded.dataDir, record.quarantine_path) : undefined;
-  if (fresh && fresh !== file && existsSync(fresh)) {
-    renameSync(fresh, file);
-    record.quarantine_path = quarantineRelPath(pipeline, runId);
-  } else if (!fresh) {
-    rmSync(file, { force: true });
-  }
-  new Ledger(loaded.dataDir).save(record);
   return { record, replayed, passed: record.rows.valid, stillQuarantined: record.rows.quarantined };
 }
 

@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { removeQuietly } from "../../util/atomic.js";
+import { removeQuietly } from "./atomic.js";
 
 /**
  * Removes what crashed writers left in `dir`: files and folders named like
