@@ -38,6 +38,24 @@ describe("parsePostgresUrl", () => {
     expect(err!.hint).toContain("DATABASE_URL");
   });
 
+  it("never echoes a password that was not percent-encoded, whether or not the URL parses", () => {
+    const raw = "postgres://app:p/a#s?s w@rd@db.internal:5432/prod";
+    const err = (() => {
+      try {
+        parsePostgresUrl(raw);
+      } catch (e) {
+        return e as SluiceError;
+      }
+    })();
+    expect(err).toBeInstanceOf(SluiceError);
+    expect(err!.exitCode).toBe(2);
+    expect(err!.message).toBe("not a URL: postgres://app:***@db.internal:5432/prod");
+    // Parses, but as host "u", port 123: the display must still hide what was meant as the password.
+    const odd = parsePostgresUrl("postgres://u:123/x@h/db");
+    expect(odd.display).not.toContain("123/x");
+    expect(odd.display).toContain(":***@h");
+  });
+
   it("rejects other schemes without echoing the password", () => {
     expect(() => parsePostgresUrl("mysql://root:topsecret@h/db")).toThrow(/mysql:\/\/root:\*\*\*@h\/db/);
   });
@@ -49,6 +67,20 @@ describe("scrubSecrets and error classification", () => {
     const out = scrubSecrets(text, "pa ss");
     expect(out).not.toContain("pa ss");
     expect(out).not.toContain("pa%20ss");
+  });
+
+  it("does not mask the database name when the password equals it", () => {
+    const url = parsePostgresUrl("postgres://app:test@h:5432/test");
+    expect(url.display).toBe("postgres://app:***@h:5432/test");
+    const auth = Object.assign(new Error('password authentication failed for user "app"'), { code: "28P01" });
+    const e = toPgSluiceError(auth, { component: "c", stage: "extract", ...url, doing: "connecting to" });
+    expect(e.message).toBe(
+      'connecting to postgres://app:***@h:5432/test: password authentication failed for user "app" (28P01)',
+    );
+    const missing = new Error('database "test" does not exist');
+    expect(scrubSecrets(`${url.display}: ${missing.message}`, url.password, url.display)).toBe(
+      'postgres://app:***@h:5432/test: database "test" does not exist',
+    );
   });
 
   it("marks connection trouble transient and everything else terminal", () => {

@@ -76,7 +76,8 @@ export function parsePostgresUrl(url: string | undefined, component = "source:po
   if (shown.password) shown.password = "***";
   const port = shown.port || "5432";
   const auth = shown.username ? `${shown.username}${shown.password ? ":***" : ""}@` : "";
-  const display = `${shown.protocol}//${auth}${shown.hostname}:${port}${shown.pathname}`;
+  // Redacted again by position: a password with an unencoded `/` can parse as a port and a path.
+  const display = redactSecrets(`${shown.protocol}//${auth}${shown.hostname}:${port}${shown.pathname}`);
 
   return { connectionString: parsed.href, schema: schema || undefined, table: table || undefined, display, password };
 }
@@ -84,11 +85,18 @@ export function parsePostgresUrl(url: string | undefined, component = "source:po
 /**
  * Removes every trace of a password from text bound for a user: URL
  * passwords and `password=` parameters (redactSecrets), and the literal
- * password itself wherever a driver or server echoed it.
+ * password itself wherever a driver or server echoed it — unless it occurs
+ * in `visible` (the display URL: user, host, database name), where masking
+ * it would point at it (`postgres://app:***@h/***` says password = db name).
  */
-export function scrubSecrets(text: string, password: string | undefined): string {
+export function scrubSecrets(text: string, password: string | undefined, visible = ""): string {
   let out = redactSecrets(text);
-  if (password && password.length > 0) {
+  if (
+    password &&
+    password.length > 0 &&
+    !visible.includes(password) &&
+    !visible.includes(encodeURIComponent(password))
+  ) {
     out = out.split(password).join("***");
     const encoded = encodeURIComponent(password);
     if (encoded !== password) out = out.split(encoded).join("***");

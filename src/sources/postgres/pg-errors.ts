@@ -102,10 +102,10 @@ export function isTransientPgError(err: unknown): boolean {
  */
 export function toPgSluiceError(err: unknown, ctx: PgErrorContext): SluiceError {
   if (err instanceof SluiceError) {
-    return new SluiceError(scrubSecrets(err.message, ctx.password), {
+    return new SluiceError(scrubSecrets(err.message, ctx.password, ctx.display), {
       component: err.component,
       stage: err.stage,
-      ...(err.hint ? { hint: scrubSecrets(err.hint, ctx.password) } : {}),
+      ...(err.hint ? { hint: scrubSecrets(err.hint, ctx.password, ctx.display) } : {}),
       transient: err.transient,
       exitCode: err.exitCode,
     });
@@ -115,7 +115,11 @@ export function toPgSluiceError(err: unknown, ctx: PgErrorContext): SluiceError 
   const transient = isTransientPgError(err);
   const detail = (err as { detail?: string } | undefined)?.detail;
   const where = `${ctx.doing ?? "talking to"} ${ctx.display}`;
-  const message = scrubSecrets(`${where}: ${raw}${code && !raw.includes(code) ? ` (${code})` : ""}`, ctx.password);
+  const message = scrubSecrets(
+    `${where}: ${raw}${code && !raw.includes(code) ? ` (${code})` : ""}`,
+    ctx.password,
+    ctx.display,
+  );
   let hint = code ? HINTS[code] : undefined;
   if (!hint && transient) {
     hint = "the server refused or dropped the connection: is it running and reachable? A run retries per `retries`";
@@ -126,7 +130,7 @@ export function toPgSluiceError(err: unknown, ctx: PgErrorContext): SluiceError 
   return new SluiceError(message, {
     component: ctx.component,
     stage: ctx.stage,
-    ...(hint ? { hint: scrubSecrets(hint, ctx.password) } : {}),
+    ...(hint ? { hint: scrubSecrets(hint, ctx.password, ctx.display) } : {}),
     transient,
   });
 }
