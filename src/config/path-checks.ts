@@ -13,8 +13,8 @@ export function pathProblems(config: SluiceConfig): { at: PropertyKey[]; message
     if (bad) out.push({ at: ["pipelines", name], message: `pipeline name ${bad}` });
     p.sinks.forEach((sink, i) => {
       if (sink.type !== "parquet") return;
-      const escape = escapeProblem(sink.path);
-      if (escape) out.push({ at: ["pipelines", name, "sinks", i, "path"], message: escape });
+      const outside = escapeProblem(sink.path);
+      if (outside) out.push({ at: ["pipelines", name, "sinks", i, "path"], message: outside });
       const stem = sink.dataset === undefined ? undefined : segmentProblem(sink.dataset);
       if (stem) out.push({ at: ["pipelines", name, "sinks", i, "dataset"], message: `dataset ${stem}` });
     });
