@@ -4,6 +4,7 @@ import { createSource } from "../../sources/registry.js";
 import { createLogger } from "../../util/logger.js";
 import { redactSecrets } from "../../util/redact.js";
 import { action, collect } from "../action.js";
+import { checkColumns } from "../check-columns.js";
 import { loadFromFlags } from "../load.js";
 import { plural } from "../plural.js";
 
@@ -22,6 +23,7 @@ export function register(program: Command): void {
           `config ${loaded.path}: ok (${plural(Object.keys(loaded.config.pipelines).length, "pipeline")})\n`,
         );
         let failed = 0;
+        const columnProblems: string[] = [];
         try {
           mkdirSync(loaded.dataDir, { recursive: true });
           accessSync(loaded.dataDir, constants.W_OK);
@@ -33,6 +35,9 @@ export function register(program: Command): void {
         for (const [name, p] of Object.entries(loaded.config.pipelines)) {
           if (p.schedule) process.stdout.write(`${name}: ${scheduleNote(name, p.schedule)}\n`);
           const source = createSource(p.source);
+          const columns = await checkColumns(name, p, source, { configDir: loaded.dir, log });
+          columnProblems.push(...columns.problems);
+          if (columns.skipped) process.stdout.write(`${name}: column names not checked: ${columns.skipped}\n`);
           if (!source.check) {
             process.stdout.write(`${name}: source ${p.source.type}: nothing to check\n`);
             continue;
@@ -48,7 +53,9 @@ export function register(program: Command): void {
             );
           }
         }
-        return failed ? 1 : 0;
+        for (const problem of columnProblems) process.stderr.write(`error: ${problem}\n`);
+        // A name the batch will not have is a config error (2); a connection that fails is 1.
+        return columnProblems.length ? 2 : failed ? 1 : 0;
       }),
     );
 }

@@ -1,5 +1,6 @@
 import type { FileSourceConfig } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
+import { literal } from "../../engine/sql.js";
 import type { RunContext } from "../../runner/run-context.js";
 import type { ExtractResult, Source } from "../source.js";
 import type { FileBatch } from "./file-batch.js";
@@ -57,6 +58,23 @@ export class FileSource implements Source {
     } finally {
       engine.close();
     }
+  }
+
+  /** The files' columns as DuckDB's reader detects them (all files, by name). */
+  async columns(ctx: Pick<RunContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]> {
+    const resolved = await resolveFiles(this.config, ctx.configDir, ctx.engine);
+    const paths = `[${resolved.files.map((f) => literal(f.path)).join(", ")}]`;
+    const c = this.config;
+    const reader = {
+      jsonl: `read_json(${paths}, format = 'newline_delimited', records = true, union_by_name = true)`,
+      csv: `read_csv(${paths}, header = ${c.header}, delim = ${literal(c.delimiter)}, quote = ${literal(c.quote)}, union_by_name = true)`,
+      parquet: `read_parquet(${paths}, union_by_name = true)`,
+    }[resolved.format];
+    const rows = await ctx.engine.all<{ column_name: string; column_type: string }>(
+      `DESCRIBE SELECT * FROM ${reader}`,
+      "check",
+    );
+    return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   }
 
   private read(ctx: RunContext, resolved: ResolvedFiles): Promise<FileBatch> {

@@ -54,6 +54,13 @@ export class GenerateSource implements Source {
     return `generate ${plan.dataset}: ${plan.rows} rows, seed ${plan.seed}, ${plan.days} days to ${plan.anchorIso}`;
   }
 
+  /** The dataset's columns, from a zero-row generation. */
+  async columns(ctx: Pick<RunContext, "engine">): Promise<{ name: string; type: string }[]> {
+    const probe = "generate_columns_probe";
+    await generateDataset(ctx.engine, { ...this.options(undefined), rows: 0 }, probe);
+    return ctx.engine.columns(ident(probe));
+  }
+
   private options(days: number | undefined): GenerateOptions {
     const c = this.config;
     return {
