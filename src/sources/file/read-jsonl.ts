@@ -1,21 +1,18 @@
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContractSpec } from "../../config/spec.js";
 import type { Engine } from "../../engine/engine.js";
 import { literal } from "../../engine/sql.js";
 import { SluiceError } from "../../errors.js";
 import type { RunContext } from "../../runner/run-context.js";
+import { collectBadLines } from "./collect-bad-lines.js";
 import type { FileBatch } from "./file-batch.js";
-import { readLines } from "./read-lines.js";
-import { lineOf, type RecordLayout } from "./record-layout.js";
+import type { RecordLayout } from "./record-layout.js";
 import type { InputFile } from "./resolve-files.js";
+import { firstRecordKeys, type KeyScan, scanKeys } from "./scan-json-keys.js";
 import { scanJsonlLines } from "./scan-jsonl-lines.js";
 import { scratchDir } from "./scratch-dir.js";
+import { skipBom } from "./skip-bom.js";
 import { createPositionedView, positionalView } from "./source-positions.js";
-import { UnparseableFile } from "./unparseable-file.js";
-
-/** How much of a file firstRecordKeys looks at. */
-const FIRST_RECORD_BYTES = 64 * 1024;
 
 /** Column read when the records have no keys at all; never shown. */
 const NO_COLUMNS = "__sluice_no_columns";
@@ -43,12 +40,15 @@ const NO_COLUMNS = "__sluice_no_columns";
  * turned into columns (`from_json`) or, without a contract, written to a
  * scratch file and read like the fast path so types come out the same.
  *
+ * A UTF-8 BOM at the start of a file is skipped (see skipBom) before any pass.
+ *
  * Types: with a contract every column is VARCHAR (nested values as JSON
  * text); the contract stage casts. Without one, DuckDB's detected types on
  * its sample, widened (whole-file detection, then VARCHAR) when a later value
  * does not fit, so one odd value never fails the read.
  */
-export async function readJsonl(ctx: RunContext, files: readonly InputFile[]): Promise<FileBatch> {
+export async function readJsonl(ctx: RunContext, inputs: readonly InputFile[]): Promise<FileBatch> {
+  const files = await skipBom(inputs, ctx.scratchDir);
   const paths = files.map((f) => f.path);
   const started = performance.now();
   const lineScan = () => Promise.all(paths.map((p) => scanJsonlLines(p)));
@@ -237,50 +237,6 @@ async function readCareful(
   }
 }
 
-/** The lines that are not JSON objects, with their position, raw text (read back from the file) and reason. */
-async function collectBadLines(
-  ctx: RunContext,
-  lines: string,
-  good: string,
-  files: readonly InputFile[],
-  layouts: readonly RecordLayout[],
-  dir: string,
-): Promise<UnparseableFile> {
-  const bad = await ctx.engine.all<{ k: bigint | number; kind: string | null }>(
-    `SELECT rowid AS k, CASE WHEN j IS NULL THEN NULL ELSE json_type(j) END AS kind
-       FROM ${lines} WHERE NOT (${good}) ORDER BY rowid`,
-    "extract",
-  );
-  // Global record index (rows are in file order) -> file and line.
-  const byFile = new Map<number, { line: number; kind: string | null }[]>();
-  let f = 0;
-  let start = 0;
-  for (const b of bad) {
-    const k = Number(b.k);
-    while (k >= start + layouts[f]!.records) start += layouts[f++]!.records;
-    const entries = byFile.get(f) ?? [];
-    entries.push({ line: lineOf(layouts[f]!, k - start), kind: b.kind });
-    byFile.set(f, entries);
-  }
-  const out = await UnparseableFile.create(dir);
-  for (const [f, entries] of byFile) {
-    const raw = await readLines(
-      files[f]!.path,
-      entries.map((e) => e.line),
-    );
-    for (const e of entries) {
-      await out.add(`${files[f]!.display}:${e.line}`, raw.get(e.line) ?? "", reason(e.kind));
-    }
-  }
-  return out;
-}
-
-function reason(kind: string | null): string {
-  if (kind === null) return "malformed JSON";
-  const found: Record<string, string> = { ARRAY: "an array", VARCHAR: "a string", BOOLEAN: "a boolean", NULL: "null" };
-  return `expected a JSON object, found ${found[kind] ?? "a number"}`;
-}
-
 function fileRecords(files: readonly InputFile[], layouts: readonly RecordLayout[]) {
   return files.map((f, i) => ({ display: f.display, layout: layouts[i]! }));
 }
@@ -291,76 +247,6 @@ function fileRecords(files: readonly InputFile[], layouts: readonly RecordLayout
  */
 function needsKeyScan(ctx: RunContext): boolean {
   return ctx.contract?.extra_columns !== "drop" || ctx.pipelineConfig.transforms.length > 0;
-}
-
-interface KeyScan {
-  /** Every top-level key, in source order. */
-  readonly keys: string[];
-  /** JSON values read (one per non-blank line). */
-  readonly records: number;
-  /** Values that are not objects (arrays, strings, numbers ...). */
-  readonly nonObjects: number;
-}
-
-/**
- * One pass collecting the distinct key lists of the records of `from` (a
- * FROM clause whose column `column` holds one JSON value per record).
- * Throws (DuckDB's message) when a value is not valid JSON.
- */
-async function scanKeys(ctx: RunContext, from: string, column: string, expected?: readonly string[]): Promise<KeyScan> {
-  const { engine } = ctx;
-  if (expected && expected.length > 0) {
-    // Usually every record has the first one's keys in its order: comparing lists is cheaper than grouping them.
-    const row = await engine.one<{ n: bigint; odd: bigint }>(
-      `SELECT count(*) AS n, count(*) FILTER (WHERE json_keys(${column}) IS DISTINCT FROM [${expected.map(literal).join(", ")}]) AS odd FROM ${from}`,
-      "extract",
-    );
-    if (Number(row?.odd ?? 1) === 0) return { keys: [...expected], records: Number(row?.n ?? 0), nonObjects: 0 };
-  }
-  const groups = ctx.tmpName("file_keys");
-  await engine.run(
-    `CREATE TEMP TABLE ${groups} AS SELECT json_keys(${column}) AS keys, starts_with(${column}::VARCHAR, '{') AS obj,
-       count(*) AS n FROM ${from} GROUP BY ALL`,
-    "extract",
-  );
-  try {
-    const total = await engine.one<{ n: bigint | null; other: bigint | null }>(
-      `SELECT sum(n) AS n, sum(n) FILTER (WHERE NOT obj) AS other FROM ${groups}`,
-      "extract",
-    );
-    // Source order: the key order of the most common layout, then keys of rarer layouts in their order.
-    const keys = await engine.all<{ key: string }>(
-      `SELECT key FROM (
-         SELECT unnest(keys) AS key, generate_subscripts(keys, 1) AS pos, g
-           FROM (SELECT keys, row_number() OVER (ORDER BY n DESC, keys::VARCHAR) AS g FROM ${groups}))
-        GROUP BY key ORDER BY min(g), arg_min(pos, g)`,
-      "extract",
-    );
-    return { keys: keys.map((k) => k.key), records: Number(total?.n ?? 0), nonObjects: Number(total?.other ?? 0) };
-  } finally {
-    await engine.run(`DROP TABLE ${groups}`, "extract");
-  }
-}
-
-/** The keys of the first record of a file, when it starts with a JSON object on one short line. */
-async function firstRecordKeys(path: string | undefined): Promise<string[] | undefined> {
-  if (path === undefined) return undefined;
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(FIRST_RECORD_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const line = buf
-      .subarray(0, bytesRead)
-      .toString("utf8")
-      .split("\n")
-      .find((l) => l.trim() !== "");
-    const value: unknown = line === undefined ? undefined : JSON.parse(line);
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? Object.keys(value) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
