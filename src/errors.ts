@@ -60,21 +60,29 @@ export class ValidationFailedError extends SluiceError {
   }
 }
 
-/** Wraps anything thrown into a SluiceError, keeping an existing one as is. */
+/** A write failed for lack of disk space: the user's to fix, never retried, never a stack trace. */
+export class DiskFullError extends SluiceError {
+  constructor(err: unknown, component: string, stage: string) {
+    const message = err instanceof Error ? err.message : String(err);
+    super(`no space left on the disk while ${stage === "run" ? "running" : `in stage ${stage}`}: ${message}`, {
+      component,
+      stage,
+      hint: "free space on the disk that holds data_dir (or point data_dir elsewhere), then run again: nothing was committed, and the next run removes what this one left",
+      cause: err,
+    });
+    this.name = "DiskFullError";
+  }
+}
+
+/** Wraps anything thrown into a SluiceError, keeping an existing one as is (a full disk is said plainly). */
 export function asSluiceError(err: unknown, component: string, stage: string): SluiceError {
+  if (isDiskFull(err) && !(err instanceof DiskFullError)) {
+    return err instanceof SluiceError
+      ? new DiskFullError(err, err.component, err.stage)
+      : new DiskFullError(err, component, stage);
+  }
   if (err instanceof SluiceError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (isDiskFull(err)) {
-    return new SluiceError(
-      `no space left on the disk while ${stage === "run" ? "running" : `in stage ${stage}`}: ${message}`,
-      {
-        component,
-        stage,
-        hint: "free space on the disk that holds data_dir (or point data_dir elsewhere), then run again: nothing was committed, and the next run removes what this one left",
-        cause: err,
-      },
-    );
-  }
   return new SluiceError(message, { component, stage, cause: err });
 }
 

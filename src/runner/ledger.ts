@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
-import { isRunId, safeRunId, safeSegment } from "../util/confine.js";
+import { isRunId, safeRunId, safeSegment, segmentProblem } from "../util/confine.js";
 import { redactDeep } from "../util/redact.js";
 import { sweepTemp } from "../util/sweep-temp.js";
 import type { RunRecord } from "./run-record.js";
@@ -40,7 +40,7 @@ export class Ledger {
   list(pipeline?: string): RunRecord[] {
     const root = join(this.dataDir, "runs");
     if (!existsSync(root)) return [];
-    const pipelines = pipeline ? [pipeline] : readdirSync(root);
+    const pipelines = pipeline ? (segmentProblem(pipeline) ? [] : [pipeline]) : readdirSync(root);
     const records: RunRecord[] = [];
     for (const p of pipelines) {
       const dir = join(root, p);
