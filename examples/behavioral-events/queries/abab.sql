@@ -5,7 +5,7 @@
  * in B1, fades in A2 and reappears in B2 is the ABAB evidence of causation.
  *   score:           mean score of scored events (quiz answers, card reviews, lessons)
  *   completion_rate: share of sessions completed (session_ended events)
- *   npx sluice query "$(cat examples/behavioral-events/queries/abab.sql)"
+ *   npx sluice query -c examples/behavioral-events/sluice.yaml "$(cat examples/behavioral-events/queries/abab.sql)"
  */
 WITH phases AS (
   SELECT * FROM (VALUES

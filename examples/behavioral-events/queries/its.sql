@@ -5,7 +5,7 @@
  * that follows it (intervention_B_1). Levels are taken AT the interruption
  * (the user's first intervention day, t0): level_change is the immediate
  * effect of the intervention, slope_change the change in trend per day.
- *   npx sluice query "$(cat examples/behavioral-events/queries/its.sql)"
+ *   npx sluice query -c examples/behavioral-events/sluice.yaml "$(cat examples/behavioral-events/queries/its.sql)"
  */
 WITH daily AS (
   -- Days are UTC day numbers: integer arithmetic, no time zone work per row.
