@@ -11,6 +11,7 @@ import type { PostgresUrl } from "./connection-url.js";
 import { exportSelect } from "./export-query.js";
 import { closeSession, openSession } from "./pg-session.js";
 import type { ColumnTransfer } from "./pg-types.js";
+import { checkedConversion, unholdableValueError } from "./unholdable-values.js";
 
 /** A block range of the table (`ctid` pages), exported as one COPY. */
 export interface BlockRange {
@@ -76,13 +77,17 @@ export async function copyIntoDuckdb(plan: CopyExportPlan): Promise<number> {
   let pendingLoads = 0;
   let next = 0;
 
+  const names = transfers.map((t) => t.name);
   const csvColumns = `{${transfers.map((t, i) => `${literal(`c${i}`)}: ${literal(t.readType)}`).join(", ")}}`;
-  const select = transfers.map((t, i) => `${t.duckExpr(`c${i}`)} AS ${ident(t.name)}`);
   const keyIndex = plan.key.map((k) => transfers.findIndex((t) => t.name === k));
   const sourcePos =
     keyIndex.length && keyIndex.every((i) => i >= 0)
       ? keyIndex.map((i, n) => `${literal(`${n ? "," : ""}${plan.key[n]}=`)} || CAST(c${i} AS VARCHAR)`).join(" || ")
       : "NULL::VARCHAR";
+  const select = transfers.map((t, i) => {
+    const value = t.checked ? checkedConversion(`c${i}`, t.checked, t.name, sourcePos) : t.duckExpr(`c${i}`);
+    return `${value} AS ${ident(t.name)}`;
+  });
 
   const load = (file: string, bytes: number) => {
     pendingLoads++;
@@ -97,7 +102,7 @@ export async function copyIntoDuckdb(plan: CopyExportPlan): Promise<number> {
           );
         }
       } catch (err) {
-        failure ??= err;
+        failure ??= unholdableValueError(err, names) ?? err;
       } finally {
         pendingLoads--;
         rmSync(file, { force: true });

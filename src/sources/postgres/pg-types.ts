@@ -30,6 +30,12 @@ export interface ColumnTransfer {
   readonly name: string;
   readonly duckType: string;
   readonly readType: string;
+  /**
+   * Set for dates and times: read as VARCHAR and converted to this type by
+   * checkedConversion, which stops the run on a value DuckDB cannot hold
+   * (BC, out of range) instead of changing it. duckExpr is then unused.
+   */
+  readonly checked?: string;
   pgExpr(column: string): string;
   duckExpr(ref: string): string;
 }
@@ -80,6 +86,9 @@ const JSON_ELEMENT: Record<string, string> = {
   timestamptz: "TIMESTAMPTZ",
   timestamp: "TIMESTAMP",
 };
+
+/** Types whose PostgreSQL text may be BC or out of DuckDB's range (see ColumnTransfer.checked). */
+const CHECKED = new Set(["DATE", "TIMESTAMP", "TIMESTAMPTZ"]);
 
 const plain = (c: string) => ident(c);
 const same = (r: string) => r;
@@ -141,6 +150,9 @@ export function columnTransfer(col: PgColumn): ColumnTransfer {
     return { ...base, duckType: "BLOB", readType: "VARCHAR", pgExpr: plain, duckExpr: (r) => `unhex(substr(${r}, 3))` };
   }
   const simple = SIMPLE[col.typname];
+  if (simple && CHECKED.has(simple)) {
+    return { ...base, duckType: simple, readType: "VARCHAR", checked: simple, pgExpr: plain, duckExpr: same };
+  }
   if (simple) return { ...base, duckType: simple, readType: simple, pgExpr: plain, duckExpr: same };
   // Enums, domains over text, inet, xml, ranges, composites ...: their text form.
   return { ...base, duckType: "VARCHAR", readType: "VARCHAR", pgExpr: (c) => `${ident(c)}::text`, duckExpr: same };
