@@ -17,9 +17,9 @@ export { configSpec, pipelineSpec } from "./config/spec.js";
 export { Engine, type EngineOptions } from "./engine/engine.js";
 export { ConfigError, SluiceError, ValidationFailedError } from "./errors.js";
 export { Ledger } from "./runner/ledger.js";
-export type { RunContext, RunOptions } from "./runner/run-context.js";
+export type { RunContext, RunOptions } from "./plan/batch-context.js";
 export { type RunPipelineOptions, runPipeline } from "./runner/run-pipeline.js";
-export type { FiredAlert, RunMetrics, RunRecord, RunStatus } from "./runner/run-record.js";
+export type { FiredAlert, RunMetrics, RunRecord, RunStatus } from "./plan/run-record.js";
 export type { Sink, SinkOutput } from "./sinks/sink.js";
 export type { ExtractResult, Source } from "./sources/source.js";
 

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { RunRecord } from "../src/runner/run-record.js";
+import type { RunRecord } from "../src/plan/run-record.js";
 import { CLI, projectDir, runCli } from "./support/cli.js";
 import { duckQuery as duck } from "./support/duckdb.js";
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type ContractSpec, contractSpec, fileSourceSpec } from "../src/config/spec.js";
 import { Engine } from "../src/engine/engine.js";
 import { SluiceError } from "../src/errors.js";
-import type { RunRecord } from "../src/runner/run-record.js";
+import type { RunRecord } from "../src/plan/run-record.js";
 import { FileSource } from "../src/sources/file/file-source.js";
 import { projectDir, runCli } from "./support/cli.js";
 import { duckQuery as query } from "./support/duckdb.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ContractSpec, contractSpec, fileSourceSpec } from "../src/config/spec.js";
 import { Engine } from "../src/engine/engine.js";
-import type { RunRecord } from "../src/runner/run-record.js";
+import type { RunRecord } from "../src/plan/run-record.js";
 import { FileSource } from "../src/sources/file/file-source.js";
 import { projectDir, runCli } from "./support/cli.js";
 import { testRunContext } from "./support/run-context.js";

@@ -5,7 +5,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { Engine } from "../src/engine/engine.js";
-import type { RunRecord } from "../src/runner/run-record.js";
+import type { RunRecord } from "../src/plan/run-record.js";
 import { generateDataset } from "../src/sources/generate/generate-dataset.js";
 import { loadIntoPostgres } from "../src/sources/postgres/load-table.js";
 import { CLI, type CliResult, projectDir, runCli } from "./support/cli.js";

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { QuarantineListing } from "../src/contracts/list-quarantine.js";
-import type { RunRecord } from "../src/runner/run-record.js";
+import type { RunRecord } from "../src/plan/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
 
 const yaml = (sinkPath: string, kinds = "click") => `version: 1

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunRecord } from "../src/runner/run-record.js";
+import type { RunRecord } from "../src/plan/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
 import { duckQuery as query } from "./support/duckdb.js";
 import { sql, type TestPostgres, testPostgres } from "./support/postgres.js";

@@ -1,4 +1,4 @@
-import type { RunRecord } from "../runner/run-record.js";
+import type { RunRecord } from "../plan/run-record.js";
 import { plural } from "./plural.js";
 
 const n = (x: number) => x.toLocaleString("en-US");

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { ident, literal } from "../engine/sql.js";
 import { SluiceError } from "../errors.js";
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 import type { ExtractResult, Source } from "../sources/source.js";
 import { QUARANTINE_META_COLUMNS } from "./quarantine-file.js";
 

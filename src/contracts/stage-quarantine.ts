@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { literal } from "../engine/sql.js";
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 import { publish, removeQuietly } from "../util/atomic.js";
 import { naturalOrder } from "./quarantine-file.js";
 

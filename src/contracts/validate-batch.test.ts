@@ -6,7 +6,7 @@ import { testRunContext } from "../../test/support/run-context.js";
 import { type ContractSpec, contractSpec, type PipelineInput, pipelineSpec } from "../config/spec.js";
 import { Engine } from "../engine/engine.js";
 import { SluiceError, ValidationFailedError } from "../errors.js";
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 import { validateBatch } from "./validate-batch.js";
 
 const engines: Engine[] = [];

@@ -1,7 +1,7 @@
 import type { Engine } from "../engine/engine.js";
 import { ident, literal } from "../engine/sql.js";
 import { ConfigError, SluiceError, ValidationFailedError } from "../errors.js";
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 import { isFailMarker } from "../transforms/markers.js";
 import { protectsPii } from "../transforms/pii.js";
 import { asidePath, publish, removeQuietly } from "../util/atomic.js";

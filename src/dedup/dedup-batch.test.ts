@@ -3,7 +3,7 @@ import { testRunContext } from "../../test/support/run-context.js";
 import { type DedupConfig, pipelineSpec } from "../config/spec.js";
 import { Engine } from "../engine/engine.js";
 import { ConfigError } from "../errors.js";
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 import { dedupBatch } from "./dedup-batch.js";
 
 const engines: Engine[] = [];

@@ -2,8 +2,8 @@ import type { DedupConfig } from "../config/spec.js";
 import { SOURCE_POS, SOURCE_ROW } from "../contracts/compile-contract.js";
 import { ident } from "../engine/sql.js";
 import { ConfigError } from "../errors.js";
-import { LINEAGE_COLUMNS } from "../runner/lineage.js";
-import type { RunContext } from "../runner/run-context.js";
+import { LINEAGE_COLUMNS } from "../plan/lineage.js";
+import type { RunContext } from "../plan/batch-context.js";
 import { COMPOSITE_HASH, PAYLOAD_HASH, sha256Of } from "./record-hashes.js";
 
 export interface DedupResult {

@@ -1,9 +1,9 @@
 import { SOURCE_POS, SOURCE_ROW } from "../contracts/compile-contract.js";
 import { COMPOSITE_HASH, PAYLOAD_HASH } from "../dedup/record-hashes.js";
 import { ident } from "../engine/sql.js";
-import { LINEAGE_COLUMNS } from "../runner/lineage.js";
-import type { RunContext } from "../runner/run-context.js";
-import type { RunMetrics, RunRecord } from "../runner/run-record.js";
+import { LINEAGE_COLUMNS } from "../plan/lineage.js";
+import type { RunContext } from "../plan/batch-context.js";
+import type { RunMetrics, RunRecord } from "../plan/run-record.js";
 
 /** Columns sluice adds: no null rate for them (they are never NULL, and say nothing about the data). */
 const SLUICE_COLUMNS = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, PAYLOAD_HASH, ...LINEAGE_COLUMNS]);

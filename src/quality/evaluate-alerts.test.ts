@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AlertConfig } from "../config/spec.js";
-import type { RunRecord } from "../runner/run-record.js";
+import type { RunRecord } from "../plan/run-record.js";
 import { alertRuleProblems, evaluateAlerts } from "./evaluate-alerts.js";
 
 function record(over: Partial<RunRecord> = {}): RunRecord {

@@ -1,5 +1,5 @@
 import type { AlertConfig } from "../config/spec.js";
-import type { FiredAlert, RunRecord } from "../runner/run-record.js";
+import type { FiredAlert, RunRecord } from "../plan/run-record.js";
 
 /** Metric names an alert rule may use (`null_rate.COL` and `unique.COL` name a column). */
 export const ALERT_METRICS = [

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FiredAlert } from "../runner/run-record.js";
+import type { FiredAlert } from "../plan/run-record.js";
 import { sendAlertWebhooks } from "./send-alert-webhooks.js";
 
 const received: { path: string; body: Record<string, unknown> }[] = [];

@@ -1,5 +1,5 @@
 import type { AlertConfig } from "../config/spec.js";
-import type { FiredAlert, RunRecord } from "../runner/run-record.js";
+import type { FiredAlert, RunRecord } from "../plan/run-record.js";
 import { redactSecrets } from "../util/redact.js";
 
 /**

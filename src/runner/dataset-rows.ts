@@ -1,4 +1,4 @@
-import type { RunRecord } from "./run-record.js";
+import type { RunRecord } from "../plan/run-record.js";
 
 /**
  * Rows the dataset holds after a batch was written: the batch itself when it replaced the dataset

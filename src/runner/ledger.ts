@@ -4,7 +4,7 @@ import { writeFileAtomic } from "../util/atomic.js";
 import { isRunId, safeRunId, safeSegment, segmentProblem } from "../util/confine.js";
 import { redactDeep } from "../util/redact.js";
 import { sweepTemp } from "../util/sweep-temp.js";
-import type { RunRecord } from "./run-record.js";
+import type { RunRecord } from "../plan/run-record.js";
 
 /**
  * The run ledger: one JSON file per run under `<data_dir>/runs/<pipeline>/`.

@@ -3,7 +3,7 @@ import type { LoadedConfig } from "../config/load-config.js";
 import { quarantineFile } from "../contracts/quarantine-file.js";
 import { publishQuarantine } from "../contracts/stage-quarantine.js";
 import type { Logger } from "../util/logger.js";
-import type { RunRecord } from "./run-record.js";
+import type { RunRecord } from "../plan/run-record.js";
 
 /**
  * Publishes the run's staged quarantine file once every sink holds the batch: as

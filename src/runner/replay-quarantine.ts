@@ -9,7 +9,7 @@ import { ConfigError, SluiceError } from "../errors.js";
 import { safeRunId } from "../util/confine.js";
 import { Ledger } from "./ledger.js";
 import { type RunPipelineOptions, runPipeline } from "./run-pipeline.js";
-import type { RunRecord } from "./run-record.js";
+import type { RunRecord } from "../plan/run-record.js";
 
 export interface ReplayOptions extends Omit<RunPipelineOptions, "source" | "quarantineAs"> {
   /**

@@ -19,13 +19,13 @@ import { Progress } from "../util/progress.js";
 import { redactSecrets } from "../util/redact.js";
 import { datasetRows } from "./dataset-rows.js";
 import { Ledger } from "./ledger.js";
-import { lineageSelect } from "./lineage.js";
+import { lineageSelect } from "../plan/lineage.js";
 import { publishRunQuarantine } from "./publish-run-quarantine.js";
-import type { RunContext, RunOptions } from "./run-context.js";
+import type { RunContext, RunOptions } from "../plan/batch-context.js";
 import { newRunId } from "./run-id.js";
-import type { RunRecord } from "./run-record.js";
+import type { RunRecord } from "../plan/run-record.js";
 import { scratchDir } from "./scratch-dir.js";
-import { stageBatch } from "./stage-batch.js";
+import { stageBatch } from "../plan/stage-batch.js";
 import { StateStore } from "./state-store.js";
 import { sweepOrphanQuarantine } from "./sweep-orphan-quarantine.js";
 

@@ -1,4 +1,4 @@
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 
 /** One output of a run, as it appears in the run record. */
 export interface SinkOutput {
@@ -18,7 +18,7 @@ export interface SinkOutput {
 export interface WriteIntent {
   /** `replace`: the relation is the whole dataset; `append`: it is a delta to add. */
   readonly extent: "replace" | "append";
-  /** The file the relation reads, when it is one staged Parquet file (see runner/stage-batch.ts). */
+  /** The file the relation reads, when it is one staged Parquet file (see plan/stage-batch.ts). */
   readonly staged?: StagedFile;
 }
 

@@ -1,4 +1,4 @@
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 
 /** What a source hands the runner: a relation inside the run's DuckDB engine. */
 export interface ExtractResult {

@@ -1,6 +1,6 @@
 import { qualified } from "../engine/sql.js";
 import { SluiceError } from "../errors.js";
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 import { runTransform } from "./registry.js";
 import type { TransformContext } from "./transform.js";
 

@@ -1,5 +1,5 @@
 import type { TransformConfig } from "../config/spec.js";
-import type { RunContext } from "../runner/run-context.js";
+import type { RunContext } from "../plan/batch-context.js";
 
 /**
  * What a transform may use of the run: the engine its relations live in,

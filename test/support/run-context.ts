@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { configSpec, pipelineSpec } from "../../src/config/spec.js";
 import type { Engine } from "../../src/engine/engine.js";
-import type { RunContext } from "../../src/runner/run-context.js";
+import type { RunContext } from "../../src/plan/batch-context.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { Progress } from "../../src/util/progress.js";
 

@@ -7,7 +7,7 @@ import { testRunContext } from "../../../test/support/run-context.js";
 import { duckdbSinkSpec } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
 import { ConfigError, SluiceError } from "../../errors.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import { DuckdbSink } from "./duckdb-sink.js";
 
 const engines: Engine[] = [];

@@ -4,7 +4,7 @@ import type { DuckdbSinkConfig } from "../../config/spec.js";
 import { suggest } from "../../config/suggest.js";
 import { ident, qualified } from "../../engine/sql.js";
 import { ConfigError, SluiceError } from "../../errors.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import { parquetScan } from "../parquet/parquet-scan.js";
 import type { Sink, SinkOutput, WriteIntent } from "../sink.js";
 import { describeHolder, entryKind, inTransaction, lockHolder, withWarehouse } from "./warehouse.js";

@@ -16,7 +16,7 @@ import { testRunContext } from "../../../test/support/run-context.js";
 import { parquetSinkSpec } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
 import { ConfigError } from "../../errors.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import { parquetScan } from "./parquet-scan.js";
 import { ParquetSink } from "./parquet-sink.js";
 import { VersionedDir } from "./versioned-dir.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { ParquetSinkConfig } from "../../config/spec.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import type { Sink, SinkOutput, WriteIntent } from "../sink.js";
 import { hiveGlob, parquetScan } from "./parquet-scan.js";
 import { VersionedDir } from "./versioned-dir.js";

@@ -2,7 +2,7 @@ import { linkSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import type { ParquetSinkConfig } from "../../config/spec.js";
 import { ident, literal } from "../../engine/sql.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import { removeQuietly } from "../../util/atomic.js";
 import type { WriteIntent } from "../sink.js";
 import { copyOptions } from "./copy-options.js";

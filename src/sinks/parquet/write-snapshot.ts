@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, statSync } from "node:fs
 import { join } from "node:path";
 import type { ParquetSinkConfig } from "../../config/spec.js";
 import { literal } from "../../engine/sql.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import { asidePath, publish, removeQuietly } from "../../util/atomic.js";
 import { sweepTemp } from "../../util/sweep-temp.js";
 import type { WriteIntent } from "../sink.js";

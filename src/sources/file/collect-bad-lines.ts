@@ -1,4 +1,4 @@
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import { readLines } from "./read-lines.js";
 import { lineOf, type RecordLayout } from "./record-layout.js";
 import type { InputFile } from "./resolve-files.js";

@@ -1,7 +1,7 @@
 import type { FileSourceConfig } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
 import { literal } from "../../engine/sql.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import type { ExtractResult, Source } from "../source.js";
 import type { FileBatch } from "./file-batch.js";
 import { readCsv } from "./read-csv.js";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { FileSourceConfig } from "../../config/spec.js";
 import { ident, literal } from "../../engine/sql.js";
 import { SluiceError } from "../../errors.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import { BufferedWriter } from "./buffered-writer.js";
 import { type CsvRecord, readCsvRecords } from "./csv-record-reader.js";
 import type { FileBatch } from "./file-batch.js";

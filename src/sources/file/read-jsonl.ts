@@ -3,7 +3,7 @@ import type { ContractSpec } from "../../config/spec.js";
 import type { Engine } from "../../engine/engine.js";
 import { literal } from "../../engine/sql.js";
 import { SluiceError } from "../../errors.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import { collectBadLines } from "./collect-bad-lines.js";
 import type { FileBatch } from "./file-batch.js";
 import type { RecordLayout } from "./record-layout.js";

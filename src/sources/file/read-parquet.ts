@@ -1,6 +1,6 @@
 import { sep } from "node:path";
 import { ident, literal } from "../../engine/sql.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import type { FileBatch } from "./file-batch.js";
 import type { InputFile } from "./resolve-files.js";
 

@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { literal } from "../../engine/sql.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 
 /** How much of a file firstRecordKeys looks at. */
 const FIRST_RECORD_BYTES = 64 * 1024;

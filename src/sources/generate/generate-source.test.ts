@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Engine } from "../../engine/engine.js";
-import type { RunContext, RunOptions } from "../../runner/run-context.js";
+import type { RunContext, RunOptions } from "../../plan/batch-context.js";
 import { GenerateSource } from "./generate-source.js";
 
 const engines: Engine[] = [];

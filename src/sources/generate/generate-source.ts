@@ -1,6 +1,6 @@
 import type { GenerateSourceConfig } from "../../config/spec.js";
 import { ident, literal } from "../../engine/sql.js";
-import type { RunContext } from "../../runner/run-context.js";
+import type { RunContext } from "../../plan/batch-context.js";
 import type { ExtractResult, Source } from "../source.js";
 import { datasetNamed } from "./datasets.js";
 import { generateDataset } from "./generate-dataset.js";

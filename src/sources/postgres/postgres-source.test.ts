@@ -7,7 +7,7 @@ import { testRunContext } from "../../../test/support/run-context.js";
 import { type PostgresSourceConfig, postgresSourceSpec } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
 import { SluiceError } from "../../errors.js";
-import type { RunOptions } from "../../runner/run-context.js";
+import type { RunOptions } from "../../plan/batch-context.js";
 import { silentLogger } from "../../util/logger.js";
 import { type PostgresExportTuning, PostgresSource } from "./postgres-source.js";
 

@@ -4,7 +4,7 @@ import type pg from "pg";
 import type { PostgresSourceConfig } from "../../config/spec.js";
 import { suggest } from "../../config/suggest.js";
 import { SluiceError } from "../../errors.js";
-import type { RunContext, RunOptions } from "../../runner/run-context.js";
+import type { RunContext, RunOptions } from "../../plan/batch-context.js";
 import { sluiceNow } from "../sluice-now.js";
 import type { ExtractResult, Source } from "../source.js";
 import { type PostgresUrl, parsePostgresUrl } from "./connection-url.js";

@@ -3,7 +3,7 @@ import type { SinkConfig } from "../config/spec.js";
 import { literal } from "../engine/sql.js";
 import { copyOptions } from "../sinks/parquet/copy-options.js";
 import type { StagedFile } from "../sinks/sink.js";
-import type { RunContext } from "./run-context.js";
+import type { RunContext } from "./batch-context.js";
 
 /** Options of the staged file when no snapshot sink would adopt it: ZSTD writes fastest here. */
 const SCRATCH_OPTIONS = "(FORMAT parquet, PARQUET_VERSION v2, COMPRESSION zstd)";

@@ -1,5 +1,5 @@
 import { literal } from "../engine/sql.js";
-import type { RunContext } from "./run-context.js";
+import type { RunContext } from "./batch-context.js";
 
 /** Lineage columns every written row carries (SPEC section 7). */
 export const LINEAGE_COLUMNS = ["_run_id", "_batch_id", "_processing_type", "_ingested_at"] as const;
