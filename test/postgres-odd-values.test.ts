@@ -65,8 +65,11 @@ describe("sluice run: a PostgreSQL value DuckDB cannot hold", () => {
   });
 
   it("a BC date fails too, instead of arriving as the same day AD", async () => {
-    await sql(server.url, `CREATE TABLE "${schema.name}".days (id int PRIMARY KEY, day date);
-      INSERT INTO "${schema.name}".days VALUES (1, '2025-01-01'), (2, '0044-03-15 BC');`);
+    await sql(
+      server.url,
+      `CREATE TABLE "${schema.name}".days (id int PRIMARY KEY, day date);
+      INSERT INTO "${schema.name}".days VALUES (1, '2025-01-01'), (2, '0044-03-15 BC');`,
+    );
     const dir = project("      table: days\n      mode: full");
     const r = await runCli(["run", "-c", join(dir, "sluice.yaml"), "--json"], { env: { DATABASE_URL: schema.url } });
     expect(r.code).toBe(1);
