@@ -1,39 +1,8 @@
 import type { ColumnSpec, ContractSpec, DedupConfig } from "../config/spec.js";
+import { CONTRACT_DESCRIBED_TYPES, CONTRACT_DUCKDB_TYPES } from "../engine/contract-types.js";
 import { ident, literal } from "../engine/sql.js";
+import { parseFailMarker, SOURCE_POS } from "../engine/system-columns.js";
 import { ConfigError } from "../errors.js";
-import { parseFailMarker } from "../transforms/markers.js";
-
-/** Contract types and the DuckDB types valid rows are delivered as. */
-export const CONTRACT_DUCKDB_TYPES = {
-  string: "VARCHAR",
-  integer: "BIGINT",
-  number: "DOUBLE",
-  boolean: "BOOLEAN",
-  timestamp: "TIMESTAMPTZ",
-  date: "DATE",
-  json: "JSON",
-} as const;
-
-/** The same types as `DESCRIBE` spells them (to know when no cast is needed). */
-const DESCRIBED_TYPES: Record<ColumnSpec["type"], string> = {
-  string: "VARCHAR",
-  integer: "BIGINT",
-  number: "DOUBLE",
-  boolean: "BOOLEAN",
-  timestamp: "TIMESTAMP WITH TIME ZONE",
-  date: "DATE",
-  json: "JSON",
-};
-
-/** Column the batch's source position lives in (SPEC section 7: line, offset or key). */
-export const SOURCE_POS = "_source_pos";
-
-/**
- * BIGINT column of the validated relation giving each row's place in source
- * order (merge ties, eager's first occurrence). Consumed by dedup, which never
- * passes it on: it reaches no sink.
- */
-export const SOURCE_ROW = "_source_row";
 
 /** A column of the relation being checked, as `Engine.columns` returns it. */
 export interface InputColumn {
@@ -122,7 +91,7 @@ export function compileContract(
   columns: readonly InputColumn[],
   options: CompileOptions,
 ): CompiledContract {
-  // Fail markers (`_fail:<rule>:<column>`, transforms/markers.ts) are rules a transform already decided.
+  // Fail markers (`_fail:<rule>:<column>`, engine/system-columns.ts) are rules a transform already decided.
   const markers = columns.flatMap((c) => {
     const m = parseFailMarker(c.name);
     return m ? [{ name: c.name, ...m }] : [];
@@ -335,7 +304,7 @@ export function castExpression(
   inType: string,
   type: ColumnSpec["type"],
 ): { expr: string; canFail: boolean } {
-  if (inType === DESCRIBED_TYPES[type]) return { expr: raw, canFail: false };
+  if (inType === CONTRACT_DESCRIBED_TYPES[type]) return { expr: raw, canFail: false };
   const target = CONTRACT_DUCKDB_TYPES[type];
   switch (type) {
     case "string":

@@ -1,11 +1,11 @@
 import type { Engine } from "../engine/engine.js";
 import { ident, literal } from "../engine/sql.js";
+import { isFailMarker, SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
 import { ConfigError, SluiceError, ValidationFailedError } from "../errors.js";
 import type { RunContext } from "../plan/batch-context.js";
-import { isFailMarker } from "../transforms/markers.js";
 import { protectsPii } from "../transforms/pii.js";
 import { asidePath, publish, removeQuietly } from "../util/atomic.js";
-import { type CompiledContract, compileContract, contractName, SOURCE_POS, SOURCE_ROW } from "./compile-contract.js";
+import { type CompiledContract, compileContract, contractName } from "./compile-contract.js";
 import { naturalOrder, quarantineRelPath, reportFile } from "./quarantine-file.js";
 import { stageQuarantine } from "./stage-quarantine.js";
 

@@ -1,10 +1,9 @@
 import type { DedupConfig } from "../config/spec.js";
-import { SOURCE_POS, SOURCE_ROW } from "../contracts/compile-contract.js";
 import { ident } from "../engine/sql.js";
+import { COMPOSITE_HASH, LINEAGE_COLUMNS, PAYLOAD_HASH, SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
 import { ConfigError } from "../errors.js";
-import { LINEAGE_COLUMNS } from "../plan/lineage.js";
 import type { RunContext } from "../plan/batch-context.js";
-import { COMPOSITE_HASH, PAYLOAD_HASH, sha256Of } from "./record-hashes.js";
+import { sha256Of } from "./record-hashes.js";
 
 export interface DedupResult {
   /** The rows to hand the sinks. */

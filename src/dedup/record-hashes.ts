@@ -1,9 +1,5 @@
 import { ident } from "../engine/sql.js";
 
-/** Columns bronze_append adds (SPEC section 7). */
-export const COMPOSITE_HASH = "_composite_hash";
-export const PAYLOAD_HASH = "_payload_hash";
-
 /**
  * The text a record hash is taken over: each value as DuckDB prints it
  * (`::VARCHAR`; timestamps in UTC, JSON as its text), NULL as U+0000, joined

@@ -1,8 +1,6 @@
 import { literal } from "../engine/sql.js";
+import { LINEAGE_COLUMNS } from "../engine/system-columns.js";
 import type { RunContext } from "./batch-context.js";
-
-/** Lineage columns every written row carries (SPEC section 7). */
-export const LINEAGE_COLUMNS = ["_run_id", "_batch_id", "_processing_type", "_ingested_at"] as const;
 
 /**
  * SELECT list that adds the lineage columns to `*`, in SQL: no row passes

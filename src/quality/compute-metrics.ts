@@ -1,7 +1,5 @@
-import { SOURCE_POS, SOURCE_ROW } from "../contracts/compile-contract.js";
-import { COMPOSITE_HASH, PAYLOAD_HASH } from "../dedup/record-hashes.js";
 import { ident } from "../engine/sql.js";
-import { LINEAGE_COLUMNS } from "../plan/lineage.js";
+import { COMPOSITE_HASH, LINEAGE_COLUMNS, PAYLOAD_HASH, SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
 import type { RunContext } from "../plan/batch-context.js";
 import type { RunMetrics, RunRecord } from "../plan/run-record.js";
 
@@ -26,8 +24,8 @@ const SLUICE_COLUMNS = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, 
 export async function computeMetrics(
   ctx: RunContext,
   relation: string,
-  record: RunRecord,
-  previous: RunRecord | undefined,
+  record: Pick<RunRecord, "rows">,
+  previous: Pick<RunRecord, "rows"> | undefined,
   known: { readonly distinct?: Readonly<Record<string, number>> } = {},
 ): Promise<RunMetrics> {
   const columns = (await ctx.engine.columns(relation)).map((c) => c.name);
@@ -71,8 +69,8 @@ export async function computeMetrics(
 }
 
 /** Relative change of the dataset's size; records from before `rows.dataset` existed count `written`. */
-function rowCountDelta(record: RunRecord, previous: RunRecord | undefined): number | null {
-  const size = (r: RunRecord) => (r.rows.dataset === undefined ? r.rows.written : r.rows.dataset);
+function rowCountDelta(record: Pick<RunRecord, "rows">, previous: Pick<RunRecord, "rows"> | undefined): number | null {
+  const size = (r: Pick<RunRecord, "rows">) => (r.rows.dataset === undefined ? r.rows.written : r.rows.dataset);
   const now = size(record);
   const before = previous ? size(previous) : null;
   if (now === null || before === null || before <= 0) return null;

@@ -10,7 +10,7 @@ import type { TransformContext } from "./transform.js";
  * Contract: transforms never drop a row silently (only `filter` and `sql`
  * remove rows, by the user's predicate or query), and values that cannot be
  * converted become NULL for the contract to catch (with a fail marker, see
- * markers.ts), not exceptions. With no transforms the input is returned as
+ * engine/system-columns.ts), not exceptions. With no transforms the input is returned as
  * is; otherwise the result is one table, materialized here so every step's
  * work (and any runtime error) happens in the transform stage and later
  * stages scan it without re-evaluating the steps.

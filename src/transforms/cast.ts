@@ -1,12 +1,12 @@
 import type { ColumnSpec } from "../config/spec.js";
-import { CONTRACT_DUCKDB_TYPES } from "../contracts/compile-contract.js";
+import { CONTRACT_DUCKDB_TYPES } from "../engine/contract-types.js";
 import { ident } from "../engine/sql.js";
 import { firstLine, refuseSourcePos, requireColumn, transformConfigError } from "./columns.js";
 import type { Transform, TransformOf } from "./transform.js";
 import { handleFailures } from "./value-failures.js";
 
 /** Contract types and the DuckDB types they are stored as (one table, shared with the contract stage). */
-export const CONTRACT_TYPES: Readonly<Record<ColumnSpec["type"], string>> = CONTRACT_DUCKDB_TYPES;
+const CONTRACT_TYPES: Readonly<Record<ColumnSpec["type"], string>> = CONTRACT_DUCKDB_TYPES;
 
 // Type names, parameters and nested types; never a statement separator or quote.
 const TYPE_TEXT = /^[A-Za-z][A-Za-z0-9_ ,()[\]]*$/;

@@ -1,8 +1,6 @@
 import { suggest } from "../config/suggest.js";
+import { SOURCE_POS } from "../engine/system-columns.js";
 import { SluiceError } from "../errors.js";
-
-/** Column the sources add to locate a row in its input; every transform passes it through untouched. */
-export const SOURCE_POS = "_source_pos";
 
 /**
  * Throws a configuration error (exit 2) when `name` is not among `available`:

@@ -1,7 +1,7 @@
 import { ident } from "../engine/sql.js";
+import { failMarker } from "../engine/system-columns.js";
 import { refuseSourcePos, requireColumn } from "./columns.js";
 import { loadMapping } from "./load-mapping.js";
-import { failMarker } from "./markers.js";
 import type { Transform, TransformOf } from "./transform.js";
 import { marksFailures } from "./value-failures.js";
 
@@ -16,7 +16,7 @@ import { marksFailures } from "./value-failures.js";
  * - keep: nothing.
  * - flag: a BOOLEAN column `_unmapped_<column>`, true on those rows (false
  *   elsewhere, NULL values included), written with the data.
- * - quarantine: a `_fail:unmapped:<column>` marker (see markers.ts) so the
+ * - quarantine: a `_fail:unmapped:<column>` marker (see engine/system-columns.ts) so the
  *   contract stage quarantines the row, or fails a strict run, with rule
  *   `unmapped`. The contract stage reads markers only when a contract is
  *   configured and validation is not "off"; otherwise the step flags

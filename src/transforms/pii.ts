@@ -1,8 +1,8 @@
 import type { TransformConfig } from "../config/spec.js";
 import { ident, literal } from "../engine/sql.js";
+import { parseFailMarker } from "../engine/system-columns.js";
 import { SluiceError } from "../errors.js";
 import { refuseSourcePos, requireColumn } from "./columns.js";
-import { parseFailMarker } from "./markers.js";
 import type { Transform, TransformContext, TransformOf } from "./transform.js";
 
 /**
@@ -21,7 +21,7 @@ import type { Transform, TransformContext, TransformOf } from "./transform.js";
  *   characters or fewer become `***`. The column becomes VARCHAR.
  * - drop: the column is removed.
  * NULL stays NULL in every mode (so a contract's `required` still applies).
- * A fail marker of a protected column (see markers.ts) gets the same
+ * A fail marker of a protected column (see engine/system-columns.ts) gets the same
  * treatment, or is dropped with it.
  */
 export const pii: Transform<TransformOf<"pii">> = async (ctx, input, config) => {

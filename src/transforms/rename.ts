@@ -1,6 +1,6 @@
 import { ident } from "../engine/sql.js";
+import { failMarker, parseFailMarker } from "../engine/system-columns.js";
 import { refuseSourcePos, requireColumn, transformConfigError } from "./columns.js";
-import { failMarker, parseFailMarker } from "./markers.js";
 import { toCase } from "./to-case.js";
 import type { Transform, TransformOf } from "./transform.js";
 

@@ -1,4 +1,5 @@
-import { firstLine, SOURCE_POS, transformConfigError } from "./columns.js";
+import { SOURCE_POS } from "../engine/system-columns.js";
+import { firstLine, transformConfigError } from "./columns.js";
 import type { Transform, TransformOf } from "./transform.js";
 
 /**

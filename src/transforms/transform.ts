@@ -23,7 +23,7 @@ export type TransformOf<T extends TransformConfig["type"]> = Extract<TransformCo
  * modifies `input`. The work is DuckDB SQL; no row crosses into JavaScript.
  * Row count and order are kept (only `filter` and a user's `sql` change them).
  * `_source_pos` passes through untouched. Values that cannot be converted
- * become NULL, with a fail marker for the contract stage (see markers.ts).
+ * become NULL, with a fail marker for the contract stage (see engine/system-columns.ts).
  * Configuration mistakes (unknown column, bad type, bad zone) throw a
  * SluiceError with exit code 2 naming the column and what exists.
  */

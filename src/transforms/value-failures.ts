@@ -1,5 +1,5 @@
 import { ident } from "../engine/sql.js";
-import { failMarker } from "./markers.js";
+import { failMarker } from "../engine/system-columns.js";
 import type { TransformContext } from "./transform.js";
 
 /** One column's conversion in a step: the SQL condition under which a value failed and what to report. */

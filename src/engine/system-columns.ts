@@ -1,4 +1,27 @@
 /**
+ * The columns sluice adds to a batch, and how they are named: the one place every stage (sources,
+ * transforms, the contract, dedup, lineage, metrics, sinks) takes them from.
+ */
+
+/** Column the batch's source position lives in (SPEC section 7: line, offset or key). Sources add it;
+ * every transform passes it through untouched; lineage drops it. */
+export const SOURCE_POS = "_source_pos";
+
+/**
+ * BIGINT column of the validated relation giving each row's place in source
+ * order (merge ties, eager's first occurrence). Consumed by dedup, which never
+ * passes it on: it reaches no sink.
+ */
+export const SOURCE_ROW = "_source_row";
+
+/** Lineage columns every written row carries (SPEC section 7). */
+export const LINEAGE_COLUMNS = ["_run_id", "_batch_id", "_processing_type", "_ingested_at"] as const;
+
+/** Columns bronze_append adds (SPEC section 7). */
+export const COMPOSITE_HASH = "_composite_hash";
+export const PAYLOAD_HASH = "_payload_hash";
+
+/**
  * Fail markers: how a transform hands a value failure to the contract stage.
  *
  * A transform that cannot convert a value (cast, timezone) or translate it
