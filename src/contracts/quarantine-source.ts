@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { ident, literal } from "../engine/sql.js";
 import { SluiceError } from "../errors.js";
-import type { RunContext } from "../plan/batch-context.js";
-import type { ExtractResult, Source } from "../sources/source.js";
+import type { ExtractResult, Source, SourceContext } from "../sources/source.js";
 import { QUARANTINE_META_COLUMNS } from "./quarantine-file.js";
 
 /**
@@ -19,7 +18,7 @@ export class QuarantineSource implements Source {
     private readonly runId: string,
   ) {}
 
-  async extract(ctx: RunContext): Promise<ExtractResult> {
+  async extract(ctx: SourceContext): Promise<ExtractResult> {
     if (!existsSync(this.file)) {
       throw new SluiceError(`no quarantine file ${this.file}`, {
         component: "quarantine",

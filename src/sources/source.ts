@@ -1,4 +1,61 @@
-import type { RunContext } from "../plan/batch-context.js";
+import type { Engine } from "../engine/engine.js";
+import type { Logger } from "../util/logger.js";
+import type { Progress } from "../util/progress.js";
+
+/**
+ * What the stages after the source need from the read, decided by the driver from the pipeline (a
+ * source never reads the contract, the transforms or dedup). No contract, no transforms: `{ text:
+ * false, columns: [], addMissing: false, allKeys: true }`.
+ */
+export interface ReadHints {
+  /**
+   * A contract checks the batch later: deliver every value as text (VARCHAR; nested JSON as its text)
+   * and hand over a lazy batch (ExtractResult.materialize) where the input allows it.
+   */
+  readonly text: boolean;
+  /** The columns the contract checks (empty without one); an input with no records still has them. */
+  readonly columns: readonly string[];
+  /**
+   * Add the `columns` the input lacks as NULL columns, so the contract reports them per row (false
+   * when transforms run first: their output, not the input, has those names).
+   */
+  readonly addMissing: boolean;
+  /** Read every key of every record; false: only `columns` matter (the contract drops extra columns). */
+  readonly allKeys: boolean;
+}
+
+/** Command-line overrides a source honours for one run (`--days`, `--full`, `--incremental`, `--user-id`). */
+export interface SourceOptions {
+  readonly days?: number;
+  readonly full?: boolean;
+  readonly incremental?: boolean;
+  readonly userId?: string;
+}
+
+/**
+ * What a source may use of the run (the driver's context satisfies it): the engine the batch goes
+ * into, fresh relation names, folders, the pipeline's committed state and the read hints.
+ */
+export interface SourceContext {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly engine: Engine;
+  /** Absolute lake root. */
+  readonly dataDir: string;
+  /** Absolute scratch folder of this attempt: removed when it ends. */
+  readonly scratchDir: string;
+  /** Absolute directory of the config file: relative source paths resolve against it. */
+  readonly configDir: string;
+  readonly startedAt: Date;
+  readonly options: SourceOptions;
+  /** The pipeline's committed state (watermark, positions); `{}` on a first run. */
+  readonly state: Readonly<Record<string, unknown>>;
+  readonly readHints: ReadHints;
+  readonly log: Logger;
+  readonly progress: Progress;
+  /** A fresh relation name for this run, e.g. tmpName("src") -> "src_3". */
+  tmpName(prefix: string): string;
+}
 
 /** What a source hands the runner: a relation inside the run's DuckDB engine. */
 export interface ExtractResult {
@@ -58,12 +115,12 @@ export interface LoadedBatch {
  * `transient` when a retry may succeed.
  */
 export interface Source {
-  extract(ctx: RunContext): Promise<ExtractResult>;
+  extract(ctx: SourceContext): Promise<ExtractResult>;
   /** Tests connections and that the input exists (`sluice check`). */
-  check?(ctx: Pick<RunContext, "configDir" | "log" | "dataDir">): Promise<string>;
+  check?(ctx: Pick<SourceContext, "configDir" | "log" | "dataDir">): Promise<string>;
   /**
    * The columns `extract` would deliver (name, DuckDB type; without `_source_pos`), found cheaply
    * (a DESCRIBE, a zero-row generation), for `sluice check`. Throws what `extract` would on bad input.
    */
-  columns?(ctx: Pick<RunContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]>;
+  columns?(ctx: Pick<SourceContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]>;
 }

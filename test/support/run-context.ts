@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { configSpec, pipelineSpec } from "../../src/config/spec.js";
+import { readHintsFor } from "../../src/contracts/read-hints.js";
 import type { Engine } from "../../src/engine/engine.js";
 import type { RunContext } from "../../src/plan/batch-context.js";
 import { silentLogger } from "../../src/util/logger.js";
@@ -32,6 +33,7 @@ export function testRunContext(engine: Engine, overrides: Partial<RunContext> = 
     processingType: "batch",
     options: {},
     state: {},
+    readHints: readHintsFor(overrides.contract, (overrides.pipelineConfig?.transforms.length ?? 0) > 0),
     log: silentLogger(),
     progress: new Progress(false),
     tmpName: (p) => `${p}_${++n}`,

@@ -1,4 +1,4 @@
-import type { RunContext } from "../../plan/batch-context.js";
+import type { SourceContext } from "../source.js";
 import { readLines } from "./read-lines.js";
 import { lineOf, type RecordLayout } from "./record-layout.js";
 import type { InputFile } from "./resolve-files.js";
@@ -6,7 +6,7 @@ import { UnparseableFile } from "./unparseable-file.js";
 
 /** The lines that are not JSON objects, with their position, raw text (read back from the file) and reason. */
 export async function collectBadLines(
-  ctx: RunContext,
+  ctx: SourceContext,
   lines: string,
   good: string,
   files: readonly InputFile[],

@@ -1,8 +1,7 @@
 import type { FileSourceConfig } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
 import { literal } from "../../engine/sql.js";
-import type { RunContext } from "../../plan/batch-context.js";
-import type { ExtractResult, Source } from "../source.js";
+import type { ExtractResult, Source, SourceContext } from "../source.js";
 import type { FileBatch } from "./file-batch.js";
 import { readCsv } from "./read-csv.js";
 import { readJsonl } from "./read-jsonl.js";
@@ -23,7 +22,7 @@ import { isGlob, type ResolvedFiles, resolveFiles } from "./resolve-files.js";
 export class FileSource implements Source {
   constructor(private readonly config: FileSourceConfig) {}
 
-  async extract(ctx: RunContext): Promise<ExtractResult> {
+  async extract(ctx: SourceContext): Promise<ExtractResult> {
     const resolved = await resolveFiles(this.config, ctx.configDir, ctx.engine);
     const started = performance.now();
     const batch = await this.read(ctx, resolved);
@@ -45,7 +44,7 @@ export class FileSource implements Source {
   }
 
   /** Lists the matching files with their sizes, or throws the error `extract` would. */
-  async check(ctx: Pick<RunContext, "configDir">): Promise<string> {
+  async check(ctx: Pick<SourceContext, "configDir">): Promise<string> {
     const engine = await Engine.open();
     try {
       const resolved = await resolveFiles(this.config, ctx.configDir, engine);
@@ -61,7 +60,7 @@ export class FileSource implements Source {
   }
 
   /** The files' columns as DuckDB's reader detects them (all files, by name). */
-  async columns(ctx: Pick<RunContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]> {
+  async columns(ctx: Pick<SourceContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]> {
     const resolved = await resolveFiles(this.config, ctx.configDir, ctx.engine);
     const paths = `[${resolved.files.map((f) => literal(f.path)).join(", ")}]`;
     const c = this.config;
@@ -77,7 +76,7 @@ export class FileSource implements Source {
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   }
 
-  private read(ctx: RunContext, resolved: ResolvedFiles): Promise<FileBatch> {
+  private read(ctx: SourceContext, resolved: ResolvedFiles): Promise<FileBatch> {
     switch (resolved.format) {
       case "jsonl":
         return readJsonl(ctx, resolved.files);

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { FileSourceConfig } from "../../config/spec.js";
 import { ident, literal } from "../../engine/sql.js";
 import { SluiceError } from "../../errors.js";
-import type { RunContext } from "../../plan/batch-context.js";
+import type { SourceContext } from "../source.js";
 import { BufferedWriter } from "./buffered-writer.js";
 import { type CsvRecord, readCsvRecords } from "./csv-record-reader.js";
 import type { FileBatch } from "./file-batch.js";
@@ -39,7 +39,11 @@ type CsvOptions = Pick<FileSourceConfig, "header" | "delimiter" | "quote">;
  * files lack are added as NULL; without one, DuckDB's sniffed types, widened
  * (whole-file sniffing, then VARCHAR) when a later value does not fit.
  */
-export async function readCsv(ctx: RunContext, files: readonly InputFile[], options: CsvOptions): Promise<FileBatch> {
+export async function readCsv(
+  ctx: SourceContext,
+  files: readonly InputFile[],
+  options: CsvOptions,
+): Promise<FileBatch> {
   checkDialect(options);
   const fast = await readFast(ctx, files, options);
   if (typeof fast !== "string") return fast;
@@ -48,7 +52,7 @@ export async function readCsv(ctx: RunContext, files: readonly InputFile[], opti
 }
 
 async function readFast(
-  ctx: RunContext,
+  ctx: SourceContext,
   files: readonly InputFile[],
   options: CsvOptions,
 ): Promise<FileBatch | string> {
@@ -62,7 +66,7 @@ async function readFast(
   const used = files.map((f, i) => ({ file: f, scan: scans[i]! })).filter((x) => x.scan.headerLine || x.scan.records);
   const relation = ctx.tmpName("file");
   if (used.length === 0) {
-    const cols = projection([], { addNull: Object.keys(ctx.contract?.columns ?? {}) });
+    const cols = projection([], { addNull: ctx.readHints.columns });
     await engine.run(
       `CREATE VIEW ${relation} AS SELECT ${[...cols, "NULL::VARCHAR AS _source_pos"].join(", ")} WHERE false`,
       "extract",
@@ -94,7 +98,7 @@ async function readFast(
   return { relation, rows, readPath: "fast" };
 }
 
-async function readCareful(ctx: RunContext, files: readonly InputFile[], options: CsvOptions): Promise<FileBatch> {
+async function readCareful(ctx: SourceContext, files: readonly InputFile[], options: CsvOptions): Promise<FileBatch> {
   const { engine } = ctx;
   const scratch = await scratchDir(engine);
   try {
@@ -232,7 +236,7 @@ interface LoadExtras {
  * DuckDB's error when the files cannot be read strictly.
  */
 async function loadCsvTable(
-  ctx: RunContext,
+  ctx: SourceContext,
   table: string,
   paths: readonly string[],
   options: CsvOptions,
@@ -265,7 +269,7 @@ async function loadCsvTable(
       `CREATE OR REPLACE TABLE ${table} AS SELECT * FROM read_csv([${paths.map(literal).join(", ")}], ${[...base, ...more].join(", ")})`,
       "extract",
     );
-  if (ctx.contract || extras.rejectsTable) {
+  if (ctx.readHints.text || extras.rejectsTable) {
     await read(["all_varchar = true"]);
     return;
   }
@@ -286,10 +290,10 @@ async function loadCsvTable(
 }
 
 /** Contract columns the table does not have (added as NULL so the contract stage can report them per row). */
-async function missingContractColumns(ctx: RunContext, table: string): Promise<string[]> {
-  if (!ctx.contract || ctx.pipelineConfig.transforms.length > 0) return [];
+async function missingContractColumns(ctx: SourceContext, table: string): Promise<string[]> {
+  if (!ctx.readHints.addMissing) return [];
   const have = new Set((await ctx.engine.columns(table)).map((c) => c.name.toLowerCase()));
-  return Object.keys(ctx.contract.columns).filter((c) => !have.has(c.toLowerCase()));
+  return ctx.readHints.columns.filter((c) => !have.has(c.toLowerCase()));
 }
 
 function checkDialect(options: CsvOptions): void {

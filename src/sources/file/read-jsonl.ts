@@ -1,9 +1,8 @@
 import { join } from "node:path";
-import type { ContractSpec } from "../../config/spec.js";
 import type { Engine } from "../../engine/engine.js";
 import { literal } from "../../engine/sql.js";
 import { SluiceError } from "../../errors.js";
-import type { RunContext } from "../../plan/batch-context.js";
+import type { ReadHints, SourceContext } from "../source.js";
 import { collectBadLines } from "./collect-bad-lines.js";
 import type { FileBatch } from "./file-batch.js";
 import type { RecordLayout } from "./record-layout.js";
@@ -47,7 +46,7 @@ const NO_COLUMNS = "__sluice_no_columns";
  * its sample, widened (whole-file detection, then VARCHAR) when a later value
  * does not fit, so one odd value never fails the read.
  */
-export async function readJsonl(ctx: RunContext, inputs: readonly InputFile[]): Promise<FileBatch> {
+export async function readJsonl(ctx: SourceContext, inputs: readonly InputFile[]): Promise<FileBatch> {
   const files = await skipBom(inputs, ctx.scratchDir);
   const paths = files.map((f) => f.path);
   const started = performance.now();
@@ -67,7 +66,7 @@ export async function readJsonl(ctx: RunContext, inputs: readonly InputFile[]): 
 
   // Under a contract the key scan alone decides whether the lazy path applies (it counts the records
   // too), so the line scan, which only gives positions, waits until the batch is loaded, if ever.
-  if (ctx.contract && keyScan) {
+  if (ctx.readHints.text && keyScan) {
     const keys = await keyScan();
     ctx.log.debug(`file source: key scan took ${Math.round(performance.now() - started)} ms`);
     const lazy = keys instanceof Error ? undefined : await readLazy(ctx, files, keys.records, keys);
@@ -96,14 +95,14 @@ export async function readJsonl(ctx: RunContext, inputs: readonly InputFile[]): 
  * sees another number, the runner's staged count will not match and it loads the batch instead.
  */
 async function readLazy(
-  ctx: RunContext,
+  ctx: SourceContext,
   files: readonly InputFile[],
   records: number,
   keys: KeyScan | undefined,
 ): Promise<Omit<FileBatch, "materialize"> | undefined> {
-  if (!ctx.contract) return undefined;
+  if (!ctx.readHints.text) return undefined;
   if (keys && keys.nonObjects > 0) return undefined;
-  const names = contractColumns(ctx.contract, keys?.keys, ctx.pipelineConfig.transforms.length > 0);
+  const names = contractColumns(ctx.readHints, keys?.keys);
   if (names.length === 0) return undefined;
   const relation = ctx.tmpName("file");
   await ctx.engine.run(
@@ -118,7 +117,7 @@ async function readLazy(
 
 /** Fast path; returns why it gave up instead of a batch when the files need the careful path. */
 async function readFast(
-  ctx: RunContext,
+  ctx: SourceContext,
   files: readonly InputFile[],
   layouts: readonly RecordLayout[],
   keys: KeyScan | undefined,
@@ -147,7 +146,7 @@ async function readFast(
 }
 
 async function readCareful(
-  ctx: RunContext,
+  ctx: SourceContext,
   files: readonly InputFile[],
   layouts: readonly RecordLayout[],
 ): Promise<FileBatch> {
@@ -181,9 +180,9 @@ async function readCareful(
     const keys = needsKeyScan(ctx) ? await scanKeys(ctx, `${lines} WHERE ${good}`, "j") : undefined;
     const relation = ctx.tmpName("file");
     let rows: number;
-    if (ctx.contract) {
+    if (ctx.readHints.text) {
       // Every column VARCHAR: from_json never fails a conversion to text, so no value is lost.
-      const names = contractColumns(ctx.contract, keys?.keys, ctx.pipelineConfig.transforms.length > 0);
+      const names = contractColumns(ctx.readHints, keys?.keys);
       const structure = JSON.stringify(Object.fromEntries(names.map((k) => [k, "VARCHAR"])));
       const values = names.length > 0 ? `unnest(from_json(j, ${literal(structure)})), ` : "";
       await engine.run(
@@ -245,17 +244,17 @@ function fileRecords(files: readonly InputFile[], layouts: readonly RecordLayout
  * With `extra_columns: drop` and no transforms only the contract's keys are read; otherwise every key of
  * every record (the contract names columns as they are after the transforms, e.g. after a rename).
  */
-function needsKeyScan(ctx: RunContext): boolean {
-  return ctx.contract?.extra_columns !== "drop" || ctx.pipelineConfig.transforms.length > 0;
+function needsKeyScan(ctx: SourceContext): boolean {
+  return ctx.readHints.allKeys;
 }
 
 /**
  * Columns read under a contract: every key found, in source order, then contract columns no record has —
  * unless transforms run first: their output, not the file, is what the contract names.
  */
-function contractColumns(contract: ContractSpec, keys: readonly string[] | undefined, transformed: boolean): string[] {
+function contractColumns(hints: ReadHints, keys: readonly string[] | undefined): string[] {
   const names = [...(keys ?? [])];
-  if (!transformed) for (const c of Object.keys(contract.columns)) if (!names.includes(c)) names.push(c);
+  if (hints.addMissing) for (const c of hints.columns) if (!names.includes(c)) names.push(c);
   assertDistinctIgnoringCase(names);
   return names;
 }
@@ -266,21 +265,19 @@ function contractColumns(contract: ContractSpec, keys: readonly string[] | undef
  * Throws DuckDB's error when the files cannot be read that way.
  */
 async function loadJsonTable(
-  ctx: RunContext,
+  ctx: SourceContext,
   table: string,
   paths: readonly string[],
   keys: readonly string[] | undefined,
 ): Promise<void> {
-  const { engine, contract } = ctx;
+  const { engine } = ctx;
   const read = (columns: readonly (readonly [string, string])[]) =>
     engine.run(
       `CREATE TABLE ${table} AS SELECT * FROM ${readJsonSql(paths, columns.length > 0 ? columns : [[NO_COLUMNS, "VARCHAR"]])}`,
       "extract",
     );
-  if (contract) {
-    await read(
-      contractColumns(contract, keys, ctx.pipelineConfig.transforms.length > 0).map((n) => [n, "VARCHAR"] as const),
-    );
+  if (ctx.readHints.text) {
+    await read(contractColumns(ctx.readHints, keys).map((n) => [n, "VARCHAR"] as const));
     return;
   }
   const names = keys ?? [];

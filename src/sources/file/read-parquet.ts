@@ -1,6 +1,6 @@
 import { sep } from "node:path";
 import { ident, literal } from "../../engine/sql.js";
-import type { RunContext } from "../../plan/batch-context.js";
+import type { SourceContext } from "../source.js";
 import type { FileBatch } from "./file-batch.js";
 import type { InputFile } from "./resolve-files.js";
 
@@ -14,7 +14,11 @@ const ROW = "file_row_number";
  * in that file); a `_source_pos` column already in the files (a quarantine
  * file read back) is replaced.
  */
-export async function readParquet(ctx: RunContext, files: readonly InputFile[], configDir: string): Promise<FileBatch> {
+export async function readParquet(
+  ctx: SourceContext,
+  files: readonly InputFile[],
+  configDir: string,
+): Promise<FileBatch> {
   const { engine } = ctx;
   const scan = `read_parquet([${files.map((f) => literal(f.path)).join(", ")}], filename = ${literal(FILE)},
     file_row_number = true, union_by_name = true)`;

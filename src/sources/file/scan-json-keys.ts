@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import { literal } from "../../engine/sql.js";
-import type { RunContext } from "../../plan/batch-context.js";
+import type { SourceContext } from "../source.js";
 
 /** How much of a file firstRecordKeys looks at. */
 const FIRST_RECORD_BYTES = 64 * 1024;
@@ -21,7 +21,7 @@ export interface KeyScan {
  * Throws (DuckDB's message) when a value is not valid JSON.
  */
 export async function scanKeys(
-  ctx: RunContext,
+  ctx: SourceContext,
   from: string,
   column: string,
   expected?: readonly string[],

@@ -1,7 +1,6 @@
 import type { GenerateSourceConfig } from "../../config/spec.js";
 import { ident, literal } from "../../engine/sql.js";
-import type { RunContext } from "../../plan/batch-context.js";
-import type { ExtractResult, Source } from "../source.js";
+import type { ExtractResult, Source, SourceContext } from "../source.js";
 import { datasetNamed } from "./datasets.js";
 import { generateDataset } from "./generate-dataset.js";
 import type { GenerateOptions } from "./generation-plan.js";
@@ -27,7 +26,7 @@ const USER_COLUMN: Readonly<Record<string, string>> = {
 export class GenerateSource implements Source {
   constructor(private readonly config: GenerateSourceConfig) {}
 
-  async extract(ctx: RunContext): Promise<ExtractResult> {
+  async extract(ctx: SourceContext): Promise<ExtractResult> {
     const options = this.options(ctx.options.days);
     const relation = ctx.tmpName("src_generate");
     const generated = await generateDataset(ctx.engine, options, relation, { sourcePos: true });
@@ -55,7 +54,7 @@ export class GenerateSource implements Source {
   }
 
   /** The dataset's columns, from a zero-row generation. */
-  async columns(ctx: Pick<RunContext, "engine">): Promise<{ name: string; type: string }[]> {
+  async columns(ctx: Pick<SourceContext, "engine">): Promise<{ name: string; type: string }[]> {
     const probe = "generate_columns_probe";
     await generateDataset(ctx.engine, { ...this.options(undefined), rows: 0 }, probe);
     return ctx.engine.columns(ident(probe));

@@ -4,9 +4,8 @@ import type pg from "pg";
 import type { PostgresSourceConfig } from "../../config/spec.js";
 import { suggest } from "../../config/suggest.js";
 import { SluiceError } from "../../errors.js";
-import type { RunContext, RunOptions } from "../../plan/batch-context.js";
 import { sluiceNow } from "../sluice-now.js";
-import type { ExtractResult, Source } from "../source.js";
+import type { ExtractResult, Source, SourceContext, SourceOptions } from "../source.js";
 import { type PostgresUrl, parsePostgresUrl } from "./connection-url.js";
 import { type BlockRange, copyIntoDuckdb } from "./copy-export.js";
 import { describeColumns, primaryKey } from "./describe-columns.js";
@@ -71,7 +70,7 @@ export class PostgresSource implements Source {
     this.maxConnections = tuning.maxConnections ?? 3;
   }
 
-  async extract(ctx: RunContext): Promise<ExtractResult> {
+  async extract(ctx: SourceContext): Promise<ExtractResult> {
     const url = parsePostgresUrl(this.config.url, COMPONENT);
     const mode = effectiveMode(this.config, ctx.options);
     const errorContext = { component: COMPONENT, stage: "extract", display: url.display, password: url.password };
@@ -138,7 +137,7 @@ export class PostgresSource implements Source {
    * filters (`where`, `--user-id`, the window or the watermark) with a phrase
    * describing them for the log.
    */
-  private async planExport(client: pg.Client, target: ExportTarget, mode: Mode, ctx: RunContext) {
+  private async planExport(client: pg.Client, target: ExportTarget, mode: Mode, ctx: SourceContext) {
     const byName = new Map(target.columns.map((c) => [c.name, c]));
     const selected = this.selectedColumns(target, byName);
     const key = this.keyColumns(target, byName, await this.catalogKey(client, target));
@@ -193,7 +192,7 @@ export class PostgresSource implements Source {
   }
 
   /** `sluice check`: connects, finds the table (or describes the query) and reports its size. */
-  async check(_ctx: Pick<RunContext, "configDir" | "log" | "dataDir">): Promise<string> {
+  async check(_ctx: Pick<SourceContext, "configDir" | "log" | "dataDir">): Promise<string> {
     const url = parsePostgresUrl(this.config.url, COMPONENT);
     let client: pg.Client | undefined;
     try {
@@ -325,7 +324,7 @@ export class PostgresSource implements Source {
  * `--full` > `--incremental` > `--days N` (a window) > the configured mode;
  * `--user-id` alone exports that user's whole history (full).
  */
-export function effectiveMode(config: PostgresSourceConfig, options: RunOptions): Mode {
+export function effectiveMode(config: PostgresSourceConfig, options: SourceOptions): Mode {
   if (options.full) return "full";
   if (options.incremental) return "incremental";
   if (options.days !== undefined) return "window";
