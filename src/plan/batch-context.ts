@@ -1,5 +1,6 @@
 import type { ContractSpec, PipelineConfig, SluiceConfig } from "../config/spec.js";
 import type { Engine } from "../engine/engine.js";
+import type { ReadHints } from "../sources/source.js";
 import type { Logger } from "../util/logger.js";
 import type { Progress } from "../util/progress.js";
 
@@ -38,6 +39,8 @@ export interface RunContext {
   readonly options: RunOptions;
   /** The pipeline's committed state (watermark, positions); `{}` on a first run. */
   readonly state: Readonly<Record<string, unknown>>;
+  /** What the stages after the source need from the read (contracts/read-hints.ts). */
+  readonly readHints: ReadHints;
   readonly log: Logger;
   readonly progress: Progress;
   /** A fresh relation name for this run, e.g. tmpName("src") -> "src_3". */
