@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { literal } from "../engine/sql.js";
-import type { RunContext } from "../plan/batch-context.js";
 import { publish, removeQuietly } from "../util/atomic.js";
+import type { ContractContext } from "./contract-context.js";
 import { naturalOrder } from "./quarantine-file.js";
 
 /**
@@ -12,7 +12,7 @@ import { naturalOrder } from "./quarantine-file.js";
  * `sluice quarantine` to count or `sluice replay` to write twice (the scratch folder is swept).
  */
 export async function stageQuarantine(
-  ctx: RunContext,
+  ctx: Pick<ContractContext, "runId" | "scratchDir" | "tmpName" | "engine">,
   failing: string | undefined,
   unp: { relation: string } | undefined,
   rawText: string,

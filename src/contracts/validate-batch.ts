@@ -2,10 +2,10 @@ import type { Engine } from "../engine/engine.js";
 import { ident, literal } from "../engine/sql.js";
 import { isFailMarker, SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
 import { ConfigError, SluiceError, ValidationFailedError } from "../errors.js";
-import type { RunContext } from "../plan/batch-context.js";
 import { protectsPii } from "../transforms/pii.js";
 import { asidePath, publish, removeQuietly } from "../util/atomic.js";
 import { type CompiledContract, compileContract, contractName } from "./compile-contract.js";
+import type { ContractContext } from "./contract-context.js";
 import { naturalOrder, quarantineRelPath, reportFile } from "./quarantine-file.js";
 import { stageQuarantine } from "./stage-quarantine.js";
 
@@ -87,7 +87,7 @@ const SHOWN_FAILURES = 10;
  * the failing rows are only looked for when the staged count says some exist.
  */
 export async function validateBatch(
-  ctx: RunContext,
+  ctx: ContractContext,
   relation: string,
   unparseable: { relation: string; rows: number } | undefined,
   options: ValidateOptions = {},
@@ -220,7 +220,7 @@ export async function validateBatch(
  * a value occurring twice means some rows failed.
  */
 async function deferredView(
-  ctx: RunContext,
+  ctx: ContractContext,
   relation: string,
   compiled: CompiledContract,
   inputRows: number,
@@ -261,7 +261,11 @@ async function deferredView(
  * record, in source order; DuckDB keeps insertion order) — so the rows are
  * not copied here; they are materialized once, downstream.
  */
-async function numberedRows(ctx: RunContext, relation: string, columns: readonly { name: string }[]): Promise<string> {
+async function numberedRows(
+  ctx: ContractContext,
+  relation: string,
+  columns: readonly { name: string }[],
+): Promise<string> {
   const hasRowidColumn = columns.some((c) => c.name.toLowerCase() === "rowid");
   if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(relation) && !hasRowidColumn) {
     const found = await ctx.engine.one<{ n: bigint }>(
@@ -306,7 +310,7 @@ async function checkPatterns(engine: Engine, columns: Record<string, { pattern?:
  * first reduced to their duplicated values (small tables joined in).
  */
 async function findFailures(
-  ctx: RunContext,
+  ctx: ContractContext,
   relation: string,
   numbered: string,
   compiled: CompiledContract,
@@ -344,7 +348,7 @@ async function findFailures(
  * protects columns, the raw line could hold those values in clear, so it is replaced by a notice:
  * the record is still counted and quarantined (with its position), never written in clear.
  */
-function rawTextOf(ctx: RunContext): string {
+function rawTextOf(ctx: ContractContext): string {
   return protectsPii(ctx.pipelineConfig.transforms)
     ? "'<withheld: this pipeline hashes PII, so the raw text of an unparseable record is not kept>'::VARCHAR"
     : "_raw::VARCHAR";
@@ -367,7 +371,7 @@ function failuresRelation(failing: string | undefined, unp: { relation: string }
 }
 
 /** With validation off, values that do not cast become NULL: count them so the user hears of it. */
-async function castWarnings(ctx: RunContext, base: string, compiled: CompiledContract): Promise<string[]> {
+async function castWarnings(ctx: ContractContext, base: string, compiled: CompiledContract): Promise<string[]> {
   if (compiled.castable.length === 0) return [];
   const row = await ctx.engine.one<Record<string, bigint>>(
     `SELECT ${compiled.castable.map((c, i) => `count_if(${c.raw} IS NOT NULL AND ${c.typed} IS NULL) AS c${i}`).join(", ")} FROM ${base}`,

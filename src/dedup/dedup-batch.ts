@@ -1,9 +1,18 @@
 import type { DedupConfig } from "../config/spec.js";
+import type { Engine } from "../engine/engine.js";
 import { ident } from "../engine/sql.js";
 import { COMPOSITE_HASH, LINEAGE_COLUMNS, PAYLOAD_HASH, SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
 import { ConfigError } from "../errors.js";
-import type { RunContext } from "../plan/batch-context.js";
 import { sha256Of } from "./record-hashes.js";
+
+/** What dedup may use of the run (the driver's context satisfies it): the engine, fresh names, its config. */
+export interface DedupContext {
+  readonly engine: Engine;
+  /** A fresh relation name, e.g. tmpName("dedup") -> "dedup_3". */
+  tmpName(prefix: string): string;
+  /** The stage's config slice: the strategy and its key/order. */
+  readonly pipelineConfig: { readonly dedup: DedupConfig };
+}
 
 export interface DedupResult {
   /** The rows to hand the sinks. */
@@ -57,7 +66,7 @@ const NOT_PAYLOAD = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, PAY
  * never passed on.
  */
 export async function dedupBatch(
-  ctx: RunContext,
+  ctx: DedupContext,
   relation: string,
   existing: string | undefined,
   extent: "replace" | "append",
@@ -222,7 +231,11 @@ function checkedKey(config: DedupConfig, names: readonly string[]): string[] {
  * batch's types (by name); the target's other columns (lineage, hashes,
  * retired columns) pass through as they are.
  */
-async function alignedExisting(ctx: RunContext, existing: string, types: ReadonlyMap<string, string>): Promise<string> {
+async function alignedExisting(
+  ctx: DedupContext,
+  existing: string,
+  types: ReadonlyMap<string, string>,
+): Promise<string> {
   const cols = await ctx.engine.columns(existing);
   const have = new Set(cols.map((c) => c.name));
   const list = cols

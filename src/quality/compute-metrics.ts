@@ -1,7 +1,17 @@
+import type { AlertConfig, ContractSpec } from "../config/spec.js";
+import type { Engine } from "../engine/engine.js";
 import { ident } from "../engine/sql.js";
 import { COMPOSITE_HASH, LINEAGE_COLUMNS, PAYLOAD_HASH, SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
-import type { RunContext } from "../plan/batch-context.js";
 import type { RunMetrics, RunRecord } from "../plan/run-record.js";
+
+/** What the metrics may use of the run (the driver's context satisfies it). */
+export interface MetricsContext {
+  readonly engine: Engine;
+  /** The contract's `unique` columns get distinct counts. */
+  readonly contract: Pick<ContractSpec, "columns"> | undefined;
+  /** The stage's config slice: alerts naming `unique.COL` get distinct counts too. */
+  readonly pipelineConfig: { readonly alerts: readonly Pick<AlertConfig, "metric">[] };
+}
 
 /** Columns sluice adds: no null rate for them (they are never NULL, and say nothing about the data). */
 const SLUICE_COLUMNS = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, PAYLOAD_HASH, ...LINEAGE_COLUMNS]);
@@ -22,7 +32,7 @@ const SLUICE_COLUMNS = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, 
  * - `duplicate_rate`: duplicates seen / rows extracted.
  */
 export async function computeMetrics(
-  ctx: RunContext,
+  ctx: MetricsContext,
   relation: string,
   record: Pick<RunRecord, "rows">,
   previous: Pick<RunRecord, "rows"> | undefined,

@@ -1,6 +1,5 @@
 import { qualified } from "../engine/sql.js";
 import { SluiceError } from "../errors.js";
-import type { RunContext } from "../plan/batch-context.js";
 import { runTransform } from "./registry.js";
 import type { TransformContext } from "./transform.js";
 
@@ -15,7 +14,7 @@ import type { TransformContext } from "./transform.js";
  * work (and any runtime error) happens in the transform stage and later
  * stages scan it without re-evaluating the steps.
  */
-export async function applyTransforms(ctx: RunContext, relation: string): Promise<string> {
+export async function applyTransforms(ctx: TransformContext, relation: string): Promise<string> {
   return (await applyTransformSteps(ctx, relation)).relation;
 }
 

@@ -1,16 +1,26 @@
-import type { TransformConfig } from "../config/spec.js";
-import type { RunContext } from "../plan/batch-context.js";
+import type { ContractSpec, PipelineConfig, TransformConfig } from "../config/spec.js";
+import type { Engine } from "../engine/engine.js";
+import type { Logger } from "../util/logger.js";
 
 /**
  * What a transform may use of the run: the engine its relations live in,
  * the config directory (relative mapping files), the logger, fresh relation
  * names, the contract and the validation mode (transforms that leave value
- * failures to the contract need both), and the list of steps. A RunContext
- * is one; tests build the small object directly.
+ * failures to the contract need both), and the list of steps. The driver's
+ * context is one; tests build the small object directly.
  */
-export type TransformContext = Pick<RunContext, "engine" | "configDir" | "log" | "tmpName" | "contract"> & {
-  readonly pipelineConfig: Pick<RunContext["pipelineConfig"], "validation" | "transforms">;
-};
+export interface TransformContext {
+  readonly engine: Engine;
+  /** Absolute directory of the config file: relative mapping files resolve against it. */
+  readonly configDir: string;
+  readonly log: Logger;
+  /** A fresh relation name, e.g. tmpName("src") -> "src_3". */
+  tmpName(prefix: string): string;
+  /** Whether a contract checks the batch (value failures then become fail markers, see marksFailures). */
+  readonly contract: ContractSpec | undefined;
+  /** The pipeline's steps and its validation mode (its config slice). */
+  readonly pipelineConfig: Pick<PipelineConfig, "validation" | "transforms">;
+}
 
 /** The config of one transform type, e.g. TransformOf<"rename">. */
 export type TransformOf<T extends TransformConfig["type"]> = Extract<TransformConfig, { type: T }>;
