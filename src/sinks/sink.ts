@@ -1,4 +1,26 @@
-import type { RunContext } from "../plan/batch-context.js";
+import type { Engine } from "../engine/engine.js";
+import type { Logger } from "../util/logger.js";
+
+/**
+ * What a sink may use of the run (the driver's context satisfies it): the engine the batch lives in,
+ * fresh relation names, where the lake and the default warehouse are, the run's id and start.
+ */
+export interface SinkContext {
+  readonly runId: string;
+  readonly engine: Engine;
+  /** Absolute lake root: relative sink paths resolve against it. */
+  readonly dataDir: string;
+  /** Absolute directory of the config file: a relative warehouse path resolves against it. */
+  readonly configDir: string;
+  /** Absolute path of the default DuckDB warehouse file. */
+  readonly warehousePath: string;
+  /** The run's start: snapshot file names and their timestamps. */
+  readonly startedAt: Date;
+  readonly log: Logger;
+  /** A fresh relation name, e.g. tmpName("sink") -> "sink_3". */
+  tmpName(prefix: string): string;
+}
+
 
 /** One output of a run, as it appears in the run record. */
 export interface SinkOutput {
@@ -46,10 +68,10 @@ export interface StagedFile {
 export interface Sink {
   /** e.g. `parquet:raw/behavioral_events`, `duckdb:research.behavioral_events`. */
   readonly name: string;
-  write(ctx: RunContext, relation: string, intent: WriteIntent, previous: readonly SinkOutput[]): Promise<SinkOutput>;
+  write(ctx: SinkContext, relation: string, intent: WriteIntent, previous: readonly SinkOutput[]): Promise<SinkOutput>;
   /**
    * SQL FROM-expression for the rows the target already holds, or undefined
    * when it holds none. Used by merge/eager dedup to compare against the table.
    */
-  existing?(ctx: RunContext): Promise<string | undefined>;
+  existing?(ctx: SinkContext): Promise<string | undefined>;
 }

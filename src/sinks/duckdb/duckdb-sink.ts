@@ -4,9 +4,8 @@ import type { DuckdbSinkConfig } from "../../config/spec.js";
 import { suggest } from "../../config/suggest.js";
 import { ident, qualified } from "../../engine/sql.js";
 import { ConfigError, SluiceError } from "../../errors.js";
-import type { RunContext } from "../../plan/batch-context.js";
 import { parquetScan } from "../parquet/parquet-scan.js";
-import type { Sink, SinkOutput, WriteIntent } from "../sink.js";
+import type { Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
 import { describeHolder, entryKind, inTransaction, lockHolder, withWarehouse } from "./warehouse.js";
 
 /**
@@ -35,7 +34,7 @@ export class DuckdbSink implements Sink {
   }
 
   async write(
-    ctx: RunContext,
+    ctx: SinkContext,
     relation: string,
     intent: WriteIntent,
     previous: readonly SinkOutput[],
@@ -67,7 +66,7 @@ export class DuckdbSink implements Sink {
    * SluiceError when the warehouse cannot be read: dedup must not treat a
    * locked table as empty.
    */
-  async existing(ctx: RunContext): Promise<string | undefined> {
+  async existing(ctx: SinkContext): Promise<string | undefined> {
     if (this.config.mode === "view") return undefined;
     const file = this.warehouseFile(ctx);
     if (!existsSync(file)) return undefined;
@@ -98,7 +97,7 @@ export class DuckdbSink implements Sink {
     }
   }
 
-  private async syncView(ctx: RunContext, alias: string, relation: string, files: readonly string[]): Promise<void> {
+  private async syncView(ctx: SinkContext, alias: string, relation: string, files: readonly string[]): Promise<void> {
     const name = qualified(alias, this.config.schema, this.config.table);
     if ((await entryKind(ctx, alias, this.config.schema, this.config.table)) === "table") {
       await ctx.engine.run(`DROP TABLE ${name}`, "sync");
@@ -110,7 +109,7 @@ export class DuckdbSink implements Sink {
   }
 
   private async syncTable(
-    ctx: RunContext,
+    ctx: SinkContext,
     alias: string,
     relation: string,
     intent: WriteIntent,
@@ -135,7 +134,7 @@ export class DuckdbSink implements Sink {
   }
 
   /** append: columns the batch has and the table lacks are added (NULL in the rows already there). */
-  private async addNewColumns(ctx: RunContext, alias: string, relation: string): Promise<void> {
+  private async addNewColumns(ctx: SinkContext, alias: string, relation: string): Promise<void> {
     const name = qualified(alias, this.config.schema, this.config.table);
     const have = new Set((await ctx.engine.columns(name)).map((c) => c.name));
     for (const col of await ctx.engine.columns(relation)) {
@@ -161,7 +160,7 @@ export class DuckdbSink implements Sink {
    * Checks that `order_by` and `indexes` name columns of the batch (a typo is
    * a config error, not a sync to retry) and returns the ORDER BY clause.
    */
-  private async checkColumns(ctx: RunContext, relation: string): Promise<string> {
+  private async checkColumns(ctx: SinkContext, relation: string): Promise<string> {
     const names = (await ctx.engine.columns(relation)).map((c) => c.name);
     const check = (col: string, key: string) => {
       if (names.includes(col)) return;
@@ -207,13 +206,13 @@ export class DuckdbSink implements Sink {
     };
   }
 
-  private warehouseFile(ctx: RunContext): string {
+  private warehouseFile(ctx: SinkContext): string {
     return this.config.path ? resolve(ctx.configDir, this.config.path) : ctx.warehousePath;
   }
 }
 
 /** `SELECT NULL::type AS col, ... WHERE false`: no rows, the columns and types of `relation`. */
-async function emptySelect(ctx: RunContext, relation: string): Promise<string> {
+async function emptySelect(ctx: SinkContext, relation: string): Promise<string> {
   const cols = await ctx.engine.columns(relation);
   return `SELECT ${cols.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(", ")} WHERE false`;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { ident, literal } from "../../engine/sql.js";
-import type { RunContext } from "../../plan/batch-context.js";
+import type { SinkContext } from "../sink.js";
 
 /**
  * Attaches the DuckDB file `file` to the run's engine under a fresh alias,
@@ -10,7 +10,7 @@ import type { RunContext } from "../../plan/batch-context.js";
  * create the file (and its folder) when missing.
  */
 export async function withWarehouse<T>(
-  ctx: RunContext,
+  ctx: SinkContext,
   file: string,
   opts: { readOnly: boolean },
   fn: (alias: string) => Promise<T>,
@@ -36,7 +36,7 @@ export async function withWarehouse<T>(
  * rolled back when it throws (the attached warehouse keeps its previous
  * state).
  */
-export async function inTransaction(ctx: RunContext, fn: () => Promise<void>): Promise<void> {
+export async function inTransaction(ctx: SinkContext, fn: () => Promise<void>): Promise<void> {
   await ctx.engine.run("BEGIN TRANSACTION", "sync");
   try {
     await fn();
@@ -69,7 +69,7 @@ export function describeHolder(holder: LockHolder): string {
 
 /** What a catalog entry of the attached warehouse is: a table, a view, or absent. */
 export async function entryKind(
-  ctx: RunContext,
+  ctx: SinkContext,
   alias: string,
   schema: string,
   name: string,

@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { ParquetSinkConfig } from "../../config/spec.js";
-import type { RunContext } from "../../plan/batch-context.js";
-import type { Sink, SinkOutput, WriteIntent } from "../sink.js";
+import type { Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
 import { hiveGlob, parquetScan } from "./parquet-scan.js";
 import { VersionedDir } from "./versioned-dir.js";
 import { writePartitioned } from "./write-partitioned.js";
@@ -30,7 +29,7 @@ export class ParquetSink implements Sink {
     return this.config.dataset ?? basename(this.config.path);
   }
 
-  async write(ctx: RunContext, relation: string, intent: WriteIntent): Promise<SinkOutput> {
+  async write(ctx: SinkContext, relation: string, intent: WriteIntent): Promise<SinkOutput> {
     const root = this.root(ctx);
     const result =
       this.config.layout === "snapshot"
@@ -51,7 +50,7 @@ export class ParquetSink implements Sink {
    * every file of the partitioned tree (partition columns typed as written,
    * derived ones left out); undefined before the first write.
    */
-  async existing(ctx: RunContext): Promise<string | undefined> {
+  async existing(ctx: SinkContext): Promise<string | undefined> {
     const root = this.root(ctx);
     if (this.config.layout === "snapshot") {
       const latest = join(root, latestName(this.dataset));
@@ -64,7 +63,7 @@ export class ParquetSink implements Sink {
     return parquetScan(ctx.engine, [hiveGlob(root)], { withDerived: false });
   }
 
-  private root(ctx: RunContext): string {
+  private root(ctx: SinkContext): string {
     return resolve(ctx.dataDir, this.config.path);
   }
 }

@@ -2,9 +2,8 @@ import { linkSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import type { ParquetSinkConfig } from "../../config/spec.js";
 import { ident, literal } from "../../engine/sql.js";
-import type { RunContext } from "../../plan/batch-context.js";
 import { removeQuietly } from "../../util/atomic.js";
-import type { WriteIntent } from "../sink.js";
+import type { SinkContext, WriteIntent } from "../sink.js";
 import { copyOptions } from "./copy-options.js";
 import { hiveGlob, PARTITIONING_KEY } from "./parquet-scan.js";
 import { planPartitions } from "./partition-plan.js";
@@ -24,7 +23,7 @@ import type { LayoutResult } from "./write-snapshot.js";
  * not carried over: the retried batch writes them again.
  */
 export async function writePartitioned(
-  ctx: RunContext,
+  ctx: SinkContext,
   relation: string,
   intent: WriteIntent,
   config: ParquetSinkConfig,

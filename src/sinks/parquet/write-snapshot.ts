@@ -2,10 +2,9 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, statSync } from "node:fs
 import { join } from "node:path";
 import type { ParquetSinkConfig } from "../../config/spec.js";
 import { literal } from "../../engine/sql.js";
-import type { RunContext } from "../../plan/batch-context.js";
 import { asidePath, publish, removeQuietly } from "../../util/atomic.js";
 import { sweepTemp } from "../../util/sweep-temp.js";
-import type { WriteIntent } from "../sink.js";
+import type { SinkContext, WriteIntent } from "../sink.js";
 import { copyOptions } from "./copy-options.js";
 
 /** What a layout writer reports back to the sink. */
@@ -38,7 +37,7 @@ export function latestName(dataset: string): string {
  * same bytes, not written twice. Leftovers of crashed writes in `dir` are swept first.
  */
 export async function writeSnapshot(
-  ctx: RunContext,
+  ctx: SinkContext,
   relation: string,
   intent: WriteIntent,
   config: ParquetSinkConfig,
