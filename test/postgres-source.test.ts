@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { loadIntoPostgres } from "../src/connectors/postgres/load-table.js";
 import { Engine } from "../src/engine/engine.js";
 import type { RunRecord } from "../src/plan/run-record.js";
 import { generateDataset } from "../src/sources/generate/generate-dataset.js";
-import { loadIntoPostgres } from "../src/sources/postgres/load-table.js";
 import { CLI, type CliResult, projectDir, runCli } from "./support/cli.js";
 import {
   type EmbeddedServer,

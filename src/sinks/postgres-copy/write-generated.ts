@@ -1,6 +1,6 @@
+import { parsePostgresUrl } from "../../connectors/postgres/connection-url.js";
+import { loadIntoPostgres } from "../../connectors/postgres/load-table.js";
 import type { GeneratedOutputWriter } from "../../sources/generate/generated-output.js";
-import { parsePostgresUrl } from "../../sources/postgres/connection-url.js";
-import { loadIntoPostgres } from "../../sources/postgres/load-table.js";
 
 /**
  * `sluice generate DATASET --out postgres://user:pw@host:5432/db?table=NAME[&schema=S]`:

@@ -4,12 +4,12 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
+import type { PostgresUrl } from "../../connectors/postgres/connection-url.js";
+import { closeSession, openSession } from "../../connectors/postgres/pg-session.js";
 import type { Engine } from "../../engine/engine.js";
 import { ident, literal } from "../../engine/sql.js";
 import { SluiceError } from "../../errors.js";
-import type { PostgresUrl } from "./connection-url.js";
 import { exportSelect } from "./export-query.js";
-import { closeSession, openSession } from "./pg-session.js";
 import type { ColumnTransfer } from "./pg-types.js";
 import { checkedConversion, unholdableValueError } from "./unholdable-values.js";
 

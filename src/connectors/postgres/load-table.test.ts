@@ -6,8 +6,8 @@ import { sql, type TestPostgres, type TestSchema, testPostgres, testSchema } fro
 import { testRunContext } from "../../../test/support/run-context.js";
 import { postgresSourceSpec } from "../../config/spec.js";
 import { Engine } from "../../engine/engine.js";
+import { PostgresSource } from "../../sources/postgres/postgres-source.js";
 import { loadIntoPostgres } from "./load-table.js";
-import { PostgresSource } from "./postgres-source.js";
 
 let server: TestPostgres;
 let schema: TestSchema;
