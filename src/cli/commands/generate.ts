@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { ConfigError } from "../../errors.js";
 import { DATASET_NAMES } from "../../sources/generate/datasets.js";
+import type { GeneratedOutputWriter } from "../../sources/generate/generated-output.js";
 import type { GenerateOptions } from "../../sources/generate/generation-plan.js";
 import { redactSecrets } from "../../util/redact.js";
 import { action } from "../action.js";
@@ -18,6 +19,14 @@ interface GenerateFlags {
   replace?: boolean;
   append?: boolean;
 }
+
+/** The writer of each `--out` URL scheme, loaded only when used (pg is not loaded for a file output). */
+const writePostgres: GeneratedOutputWriter = async (request) =>
+  (await import("../../sinks/postgres-copy/write-generated.js")).writeGenerated(request);
+const URL_WRITERS: Readonly<Record<string, GeneratedOutputWriter>> = {
+  postgres: writePostgres,
+  postgresql: writePostgres,
+};
 
 export function register(program: Command): void {
   program
@@ -92,7 +101,7 @@ left alone unless --replace or --append is given. The summary goes to stderr; --
         const started = performance.now();
         const engine = await Engine.open();
         try {
-          const { plan, ...written } = await writeGenerated(engine, options, target, ifExists);
+          const { plan, ...written } = await writeGenerated(engine, options, target, ifExists, URL_WRITERS);
           const seconds = (performance.now() - started) / 1000;
           const size = written.bytes !== undefined ? `, ${(written.bytes / 1024 / 1024).toFixed(1)} MiB` : "";
           process.stderr.write(

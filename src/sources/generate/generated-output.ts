@@ -39,15 +39,15 @@ export type GeneratedOutputWriter = (request: {
 }) => Promise<GeneratedOutput>;
 
 /**
- * URL schemes and the module that writes them. Each module exports
- * `writeGenerated: GeneratedOutputWriter`; it is loaded only when used, so a
- * scheme whose module does not exist yet fails with a clear message.
+ * The URL schemes `--out` knows, and where the ones without a writer are planned. The writers
+ * themselves are passed in by the driver (cli/commands/generate.ts: the sinks' `writeGenerated`), so
+ * this module names no sink; a known scheme without a writer fails with a clear message.
  */
-export const URL_OUTPUT_MODULES: Readonly<Record<string, { readonly module: string; readonly pending: string }>> = {
-  postgres: { module: "../../sinks/postgres-copy/write-generated.js", pending: "issue 4" },
-  postgresql: { module: "../../sinks/postgres-copy/write-generated.js", pending: "issue 4" },
-  nats: { module: "../../sinks/nats/write-generated.js", pending: "the streaming issue" },
-  redis: { module: "../../sinks/redis-stream/write-generated.js", pending: "the streaming issue" },
+export const URL_OUTPUT_SCHEMES: Readonly<Record<string, { readonly pending: string }>> = {
+  postgres: { pending: "issue 4" },
+  postgresql: { pending: "issue 4" },
+  nats: { pending: "the streaming issue" },
+  redis: { pending: "the streaming issue" },
 };
 
 const FILE_FORMATS: Readonly<Record<string, "jsonl" | "csv" | "parquet">> = {
@@ -60,7 +60,7 @@ const FILE_FORMATS: Readonly<Record<string, "jsonl" | "csv" | "parquet">> = {
 /**
  * Generates `options` into `target`: a file (format by extension, written
  * aside and renamed into place, so it appears whole or not at all) or a URL
- * handled by its scheme's module. Text files carry ISO-8601 timestamps;
+ * handled by its scheme's writer in `writers` (by lower-case scheme). Text files carry ISO-8601 timestamps;
  * Parquet is Snappy with format-2 encodings (DELTA_BINARY_PACKED timestamps,
  * dictionaries): same options -> same bytes.
  */
@@ -69,13 +69,14 @@ export async function writeGenerated(
   options: GenerateOptions,
   target: string,
   ifExists: IfTargetExists = "fail",
+  writers: Readonly<Record<string, GeneratedOutputWriter>> = {},
 ): Promise<GeneratedOutput & { readonly plan: GenerationPlan }> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target)?.[1]?.toLowerCase();
   const format = scheme === undefined ? fileFormatOf(target) : undefined;
   const probe = generationQuery(options);
   return withPositions(engine, probe.plan.rows, "_sluice_generate_positions", async (positions) => {
     if (scheme !== undefined) {
-      const writer = await urlWriter(scheme, target);
+      const writer = urlWriter(scheme, target, writers);
       const query = generationQuery(options, { positions });
       return { ...(await writer({ engine, query, target, ifExists })), plan: query.plan };
     }
@@ -113,30 +114,26 @@ export function fileFormatOf(path: string): "jsonl" | "csv" | "parquet" {
   );
 }
 
-async function urlWriter(scheme: string, target: string): Promise<GeneratedOutputWriter> {
-  const entry = URL_OUTPUT_MODULES[scheme];
+function urlWriter(
+  scheme: string,
+  target: string,
+  writers: Readonly<Record<string, GeneratedOutputWriter>>,
+): GeneratedOutputWriter {
+  const entry = URL_OUTPUT_SCHEMES[scheme];
   if (!entry) {
     throw new ConfigError(
       `--out: unknown URL scheme \`${scheme}://\``,
-      `outputs: a .jsonl, .csv or .parquet file, or ${Object.keys(URL_OUTPUT_MODULES)
+      `outputs: a .jsonl, .csv or .parquet file, or ${Object.keys(URL_OUTPUT_SCHEMES)
         .map((s) => `${s}://`)
         .join(", ")}`,
     );
   }
-  const url = new URL(entry.module, import.meta.url);
-  try {
-    const loaded = (await import(url.href)) as { writeGenerated?: GeneratedOutputWriter };
-    if (typeof loaded.writeGenerated !== "function") throw new Error(`${url.pathname} exports no writeGenerated`);
-    return loaded.writeGenerated;
-  } catch (err) {
-    if ((err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" && String(err).includes(url.pathname)) {
-      throw new SluiceError(`${scheme} output (${redactSecrets(target)}): not available yet, see ${entry.pending}`, {
-        component: "generate",
-        stage: "write",
-        hint: "write a file instead (--out events.jsonl, .csv or .parquet) and load it with a pipeline",
-        exitCode: 2,
-      });
-    }
-    throw err;
-  }
+  const writer = writers[scheme];
+  if (writer) return writer;
+  throw new SluiceError(`${scheme} output (${redactSecrets(target)}): not available yet, see ${entry.pending}`, {
+    component: "generate",
+    stage: "write",
+    hint: "write a file instead (--out events.jsonl, .csv or .parquet) and load it with a pipeline",
+    exitCode: 2,
+  });
 }
