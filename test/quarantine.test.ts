@@ -64,7 +64,7 @@ describe("sluice quarantine", () => {
     expect(table.stdout).toContain('kind: enum "tap"; n: min "-1"');
     expect(table.stdout).toContain('n: type "x"');
     expect(table.stdout).toContain("events.jsonl:5");
-    expect(table.stdout).toContain(`5 quarantined row(s) of events in 1 run(s)`);
+    expect(table.stdout).toContain(`5 quarantined rows of events in 1 run`);
 
     const json = await listing(dir);
     expect(json.total).toBe(5);
@@ -98,7 +98,7 @@ describe("sluice replay", () => {
     setKinds(dir, "click, tap");
     const r = await runCli(["replay", "events", "--run", original.run_id], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`replayed 5 row(s) of run ${original.run_id}: 1 passed, 4 still quarantined`);
+    expect(r.stdout).toContain(`replayed 5 rows of run ${original.run_id}: 1 passed, 4 still quarantined`);
 
     // The row that passes now is in the lake, written by the replay run; the first run's row is kept.
     const written = await query<{ id: string; kind: string; n: bigint; run: string }>(

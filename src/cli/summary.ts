@@ -26,6 +26,10 @@ export function formatSummary(r: RunRecord): string {
     );
   }
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  if (r.sinks_disagree) {
+    const { missing, batch_id } = r.sinks_disagree;
+    lines.push(`  sinks disagree: ${missing.join(", ")} do not hold batch ${batch_id}; the next run repairs them`);
+  }
   if (r.quarantine_path) lines.push(`  quarantine: ${r.quarantine_path}`);
   if (r.report_path) lines.push(`  failure report: ${r.report_path}`);
   for (const a of r.alerts) lines.push(`  alert: ${a.message}`);

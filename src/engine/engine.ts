@@ -89,6 +89,30 @@ export class Engine {
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   }
 
+  /** The relations (tables and views) of the session now: pass to `dropSince` when a batch ends. */
+  async mark(): Promise<ReadonlySet<string>> {
+    return new Set((await this.relations()).map((r) => r.name));
+  }
+
+  /**
+   * Drops every relation created since `mark`, views first: a session that outlives many batches
+   * (a stream worker) keeps only what it had before them, so memory does not grow with batches.
+   */
+  async dropSince(mark: ReadonlySet<string>): Promise<void> {
+    const made = (await this.relations()).filter((r) => !mark.has(r.name));
+    for (const r of made.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "VIEW" ? -1 : 1))) {
+      await this.run(`DROP ${r.kind} IF EXISTS "${r.name.replaceAll('"', '""')}"`, "cleanup");
+    }
+  }
+
+  private async relations(): Promise<{ name: string; kind: "TABLE" | "VIEW" }[]> {
+    return this.all<{ name: string; kind: "TABLE" | "VIEW" }>(
+      `SELECT table_name AS name, CASE WHEN table_type = 'VIEW' THEN 'VIEW' ELSE 'TABLE' END AS kind
+       FROM information_schema.tables WHERE table_catalog = current_database() AND table_schema = 'main'`,
+      "cleanup",
+    );
+  }
+
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();

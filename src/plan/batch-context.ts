@@ -41,6 +41,11 @@ export interface RunContext {
   readonly state: Readonly<Record<string, unknown>>;
   /** What the stages after the source need from the read (contracts/read-hints.ts). */
   readonly readHints: ReadHints;
+  /**
+   * Finishing an interrupted batch: the state it ends at (e.g. `{ watermark }`). A source reads no
+   * further than that, so the batch has the same range (and id) as when it was first read.
+   */
+  readonly until?: Readonly<Record<string, unknown>>;
   readonly log: Logger;
   readonly progress: Progress;
   /** A fresh relation name for this run, e.g. tmpName("src") -> "src_3". */

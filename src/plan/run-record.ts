@@ -53,7 +53,20 @@ export interface RunRecord {
      */
     dataset?: number | null;
   };
+  /** The batch this run committed (or tried to): fixed before its first write, the same in every retry. */
+  batch_id?: string;
+  /** The outputs of the attempt that succeeded ([] for a failed run: see `commits`). */
   outputs: SinkOutput[];
+  /**
+   * What each sink did in each attempt: `written` (committed the batch), `held` (already held it),
+   * `skipped` (could not write, on_error: warn). A failed attempt's commits stay listed.
+   */
+  commits?: { sink: string; status: SinkOutput["status"]; rows: number; attempt: number }[];
+  /**
+   * Set when the run ended with some sinks not holding the batch (an on_error: warn sink skipped
+   * it): the state did not move, and the next run finishes the batch in `missing`.
+   */
+  sinks_disagree?: { batch_id: string; missing: string[] };
   durations_ms: Record<string, number>;
   metrics: RunMetrics;
   alerts: FiredAlert[];

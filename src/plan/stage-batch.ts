@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { SinkConfig } from "../config/spec.js";
 import { literal } from "../engine/sql.js";
+import { batchesOption } from "../sinks/parquet/batch-metadata.js";
 import { copyOptions } from "../sinks/parquet/copy-options.js";
 import type { StagedFile } from "../sinks/sink.js";
 import type { RunContext } from "./batch-context.js";
@@ -36,7 +37,9 @@ export async function stageBatch(
   const snapshot = sinks.find((s) => s.type === "parquet" && s.layout === "snapshot");
   const options = snapshot?.type === "parquet" ? copyOptions(snapshot) : SCRATCH_OPTIONS;
   const path = join(scratch, `${ctx.tmpName("batch")}.parquet`);
-  const copy = `COPY (SELECT * FROM ${relation}) TO ${literal(path)} ${options}`;
+  // Recorded as a snapshot sink records the batch it replaces the dataset with, so it can adopt the file.
+  const kv = batchesOption([ctx.batchId]);
+  const copy = `COPY (SELECT * FROM ${relation}) TO ${literal(path)} ${options.slice(0, -1)}, ${kv})`;
   // The deferred contract check is a filter over the typed values; pushed below the projection that
   // computes them, DuckDB would compute every cast twice (once to check, once to write).
   if (keepFiltersAbove) await ctx.engine.run("SET disabled_optimizers = 'filter_pushdown'", "stage");

@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { TransformConfig } from "../config/spec.js";
 import { quarantineFile } from "../contracts/quarantine-file.js";
@@ -6,12 +7,12 @@ import { QuarantineSource } from "../contracts/quarantine-source.js";
 import { Engine } from "../engine/engine.js";
 import { literal } from "../engine/sql.js";
 import { ConfigError, SluiceError } from "../errors.js";
+import type { RunRecord } from "../plan/run-record.js";
 import { safeRunId } from "../util/confine.js";
 import { Ledger } from "./ledger.js";
 import { type RunPipelineOptions, runPipeline } from "./run-pipeline.js";
-import type { RunRecord } from "../plan/run-record.js";
 
-export interface ReplayOptions extends Omit<RunPipelineOptions, "source" | "quarantineAs"> {
+export interface ReplayOptions extends Omit<RunPipelineOptions, "source" | "quarantineAs" | "batchId" | "driver"> {
   /**
    * Replay through the contract and dedup only. Quarantined rows were stored
    * after the transforms ran (so PII is already protected); use this when the
@@ -100,6 +101,9 @@ export async function replayQuarantine(
     ...runOptions,
     source: new QuarantineSource(file, runId),
     quarantineAs: runId,
+    // The file only changes when a replay commits: a replay retried after a failure is the same batch.
+    batchId: `replay-${runId}-${createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 12)}`,
+    driver: "replay",
   });
   if (record.status !== "succeeded") return { record, replayed, passed: 0, stillQuarantined: replayed };
   return { record, replayed, passed: record.rows.valid, stillQuarantined: record.rows.quarantined };

@@ -21,7 +21,6 @@ export interface SinkContext {
   tmpName(prefix: string): string;
 }
 
-
 /** One output of a run, as it appears in the run record. */
 export interface SinkOutput {
   readonly sink: string;
@@ -29,8 +28,12 @@ export interface SinkOutput {
   readonly table?: string;
   readonly rows: number;
   readonly bytes?: number;
-  /** `skipped`: an on_error=warn sink could not write; `warning` says why. */
-  readonly status: "written" | "skipped";
+  /**
+   * `written`: this write committed the batch; `held`: the target already held the batch (a retry,
+   * a rerun after a failure, a redelivery) and nothing was written; `skipped`: an on_error=warn sink
+   * could not write, `warning` says why, and the target does not hold the batch.
+   */
+  readonly status: "written" | "held" | "skipped";
   readonly warning?: string;
   /** Absolute paths of the Parquet files this output consists of (for views over them). */
   readonly files?: readonly string[];
@@ -40,6 +43,11 @@ export interface SinkOutput {
 export interface WriteIntent {
   /** `replace`: the relation is the whole dataset; `append`: it is a delta to add. */
   readonly extent: "replace" | "append";
+  /**
+   * The batch's id, fixed before its first write and the same in every retry, rerun or redelivery
+   * of it. The sink commits it together with the rows (same file, metadata or transaction).
+   */
+  readonly batchId: string;
   /** The file the relation reads, when it is one staged Parquet file (see plan/stage-batch.ts). */
   readonly staged?: StagedFile;
 }
@@ -61,14 +69,21 @@ export interface StagedFile {
  *
  * Contract: `write` makes its output visible atomically (written aside, then
  * renamed or committed in one transaction): after a crash at any moment the
- * target shows either the old or the new state. `previous` holds the outputs
- * of the sinks before it in the same run (a DuckDB view reads the Parquet
- * files a parquet sink just wrote).
+ * target shows either the old or the new state. It commits `intent.batchId`
+ * with the rows, and an `append` of a batch the target already holds writes
+ * nothing and reports `held` (a `replace` is idempotent by itself). `previous`
+ * holds the outputs of the sinks before it in the same run (a DuckDB view
+ * reads the Parquet files a parquet sink just wrote).
  */
 export interface Sink {
   /** e.g. `parquet:raw/behavioral_events`, `duckdb:research.behavioral_events`. */
   readonly name: string;
   write(ctx: SinkContext, relation: string, intent: WriteIntent, previous: readonly SinkOutput[]): Promise<SinkOutput>;
+  /**
+   * Whether the target holds batch `batchId` now (committed by an earlier attempt or run). The
+   * driver asks every sink after a run to tell whether they all agree.
+   */
+  holds(ctx: SinkContext, batchId: string): Promise<boolean>;
   /**
    * SQL FROM-expression for the rows the target already holds, or undefined
    * when it holds none. Used by merge/eager dedup to compare against the table.

@@ -7,6 +7,7 @@ import { ConfigError, SluiceError } from "../../errors.js";
 import { parquetScan } from "../parquet/parquet-scan.js";
 import type { Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
 import { describeHolder, entryKind, inTransaction, lockHolder, withWarehouse } from "./warehouse.js";
+import { holdsBatch, recordBatch } from "./warehouse-batches.js";
 
 /**
  * Syncs the batch into the DuckDB warehouse as `<schema>.<table>` (SPEC
@@ -16,8 +17,9 @@ import { describeHolder, entryKind, inTransaction, lockHolder, withWarehouse } f
  * wrote (the `latest` pointer, or the hive glob), so it shows later runs
  * without being rewritten. `table` mode: `replace` rebuilds the table
  * ordered by `order_by` with its `indexes`; `append` inserts (creating the
- * table on first use). Each sync is one transaction: a failure leaves the
- * previous table or view as it was. The warehouse is attached only for the
+ * table on first use), unless `<schema>._sluice_batches` says the table holds
+ * the batch already (`held`). Each sync is one transaction, the batch id
+ * recorded in it: a failure leaves the previous table or view as it was. The warehouse is attached only for the
  * sync and always detached, so its lock is not held longer than needed.
  *
  * When the sync fails (typically: another process holds the warehouse open),
@@ -43,19 +45,39 @@ export class DuckdbSink implements Sink {
     const files = this.config.mode === "view" ? this.parquetFiles(previous) : [];
     const order = this.config.mode === "table" ? await this.checkColumns(ctx, relation) : "";
     const rows = await ctx.engine.count(relation);
+    let held = false;
     try {
       await withWarehouse(ctx, file, { readOnly: false }, (alias) =>
         inTransaction(ctx, async () => {
-          await ctx.engine.run(`CREATE SCHEMA IF NOT EXISTS ${qualified(alias, this.config.schema)}`, "sync");
-          if (this.config.mode === "view") await this.syncView(ctx, alias, relation, files);
-          else await this.syncTable(ctx, alias, relation, intent, order);
+          const { schema, table } = this.config;
+          await ctx.engine.run(`CREATE SCHEMA IF NOT EXISTS ${qualified(alias, schema)}`, "sync");
+          if (this.config.mode === "view") return await this.syncView(ctx, alias, relation, files);
+          held = intent.extent === "append" && (await holdsBatch(ctx, alias, schema, table, intent.batchId));
+          if (held) return;
+          await this.syncTable(ctx, alias, relation, intent, order);
+          await recordBatch(ctx, alias, schema, table, intent.batchId, intent.extent === "replace");
         }),
       );
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       return this.failed(err, file);
     }
-    return { sink: this.name, table: this.target, rows, status: "written" };
+    return { sink: this.name, table: this.target, rows: held ? 0 : rows, status: held ? "held" : "written" };
+  }
+
+  /**
+   * table mode: `_sluice_batches` lists the batch (committed with it). view mode: the view exists;
+   * it reads the lake's files, so it holds whatever they hold.
+   */
+  async holds(ctx: SinkContext, batchId: string): Promise<boolean> {
+    const file = this.warehouseFile(ctx);
+    if (!existsSync(file)) return false;
+    const { schema, table } = this.config;
+    return withWarehouse(ctx, file, { readOnly: true }, async (alias) =>
+      this.config.mode === "view"
+        ? (await entryKind(ctx, alias, schema, table)) === "view"
+        : holdsBatch(ctx, alias, schema, table, batchId),
+    );
   }
 
   /**

@@ -2,9 +2,10 @@ import { existsSync } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { ParquetSinkConfig } from "../../config/spec.js";
 import type { Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
+import { batchesOf } from "./batch-metadata.js";
 import { hiveGlob, parquetScan } from "./parquet-scan.js";
 import { VersionedDir } from "./versioned-dir.js";
-import { writePartitioned } from "./write-partitioned.js";
+import { partitionedHolds, writePartitioned } from "./write-partitioned.js";
 import { latestName, writeSnapshot } from "./write-snapshot.js";
 
 /**
@@ -40,9 +41,17 @@ export class ParquetSink implements Sink {
       path: relative(ctx.dataDir, result.written).split(sep).join("/"),
       rows: result.rows,
       bytes: result.bytes,
-      status: "written",
+      status: result.held ? "held" : "written",
       files: result.files,
     };
+  }
+
+  /** Snapshot: `latest` lists the batch in its metadata; partitioned: a part file of the batch is published. */
+  async holds(ctx: SinkContext, batchId: string): Promise<boolean> {
+    const root = this.root(ctx);
+    if (this.config.layout === "partitioned") return partitionedHolds(root, batchId);
+    const latest = join(root, latestName(this.dataset));
+    return existsSync(latest) && (await batchesOf(ctx.engine, latest)).includes(batchId);
   }
 
   /**

@@ -19,8 +19,10 @@ import type { LayoutResult } from "./write-snapshot.js";
  * the batch, plus, for `append`, hard links to the files already published
  * (no data is copied). `replace` makes the batch the whole dataset. Readers
  * see the old tree or the new one; a crash leaves the old one, and the next
- * write removes the leftovers. Files this run wrote in an earlier attempt are
- * not carried over: the retried batch writes them again.
+ * write removes the leftovers. Part files are named after the batch
+ * (`part-<batch_id>-<n>.parquet`): a published version holds a batch exactly
+ * when it has one of its files, so an append of a batch already held writes
+ * nothing (`held`).
  */
 export async function writePartitioned(
   ctx: SinkContext,
@@ -36,7 +38,10 @@ export async function writePartitioned(
   const plan = await planPartitions(ctx.engine, relation, config);
   const current = dir.current();
   const files = [hiveGlob(root)];
-  const ownPrefix = `part-${ctx.runId}-`;
+  const ownPrefix = batchPrefix(intent.batchId);
+  if (intent.extent === "append" && current && parquetFiles(current).some((f) => isOwn(f, ownPrefix))) {
+    return { written: root, rows: 0, bytes: 0, files, held: true };
+  }
 
   const staged = dir.stage();
   try {
@@ -59,7 +64,7 @@ export async function writePartitioned(
         return { written: root, rows, bytes, files };
       }
       for (const file of parquetFiles(current)) {
-        if (file.split("/").pop()?.startsWith(ownPrefix)) continue;
+        if (isOwn(file, ownPrefix)) continue;
         mkdirSync(dirname(join(staged, file)), { recursive: true });
         linkSync(join(current, file), join(staged, file));
       }
@@ -70,6 +75,21 @@ export async function writePartitioned(
     removeQuietly(staged);
     throw err;
   }
+}
+
+/** File-name prefix of a batch's part files: a version holds the batch exactly when it has one. */
+export function batchPrefix(batchId: string): string {
+  return `part-${batchId}-`;
+}
+
+function isOwn(file: string, prefix: string): boolean {
+  return (file.split("/").pop() ?? "").startsWith(prefix);
+}
+
+/** Whether the published version under `root` holds batch `batchId`. */
+export function partitionedHolds(root: string, batchId: string): boolean {
+  const current = new VersionedDir(root).current();
+  return current !== undefined && parquetFiles(current).some((f) => isOwn(f, batchPrefix(batchId)));
 }
 
 /** Visible `.parquet` files under `dir`, as paths relative to it (`event_date=.../part-x-0.parquet`). */

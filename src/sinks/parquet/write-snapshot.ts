@@ -5,6 +5,7 @@ import { literal } from "../../engine/sql.js";
 import { asidePath, publish, removeQuietly } from "../../util/atomic.js";
 import { sweepTemp } from "../../util/sweep-temp.js";
 import type { SinkContext, WriteIntent } from "../sink.js";
+import { batchesOf, batchesOption } from "./batch-metadata.js";
 import { copyOptions } from "./copy-options.js";
 
 /** What a layout writer reports back to the sink. */
@@ -15,6 +16,8 @@ export interface LayoutResult {
   readonly bytes: number;
   /** Absolute paths (or the hive glob) of the files making up the dataset now. */
   readonly files: readonly string[];
+  /** The target already held the batch: nothing was written. */
+  readonly held?: boolean;
 }
 
 /** `<dataset>_latest.parquet`: the stable name of the newest snapshot. */
@@ -32,7 +35,9 @@ export function latestName(dataset: string): string {
  * aside names and renamed into place, the snapshot first, so `latest` only
  * ever names a complete snapshot; `latest` is a hard link to the snapshot
  * (a copy where links are not supported). An empty batch still writes a file
- * with the full schema. When the batch is a staged file written with this
+ * with the full schema. The file's metadata lists the ids of the batches it
+ * holds (`batch-metadata.ts`); an append of a batch `latest` already lists
+ * writes nothing (`held`). When the batch is a staged file written with this
  * sink's options (`intent.staged`), the snapshot is a hard link to it: the
  * same bytes, not written twice. Leftovers of crashed writes in `dir` are swept first.
  */
@@ -49,19 +54,23 @@ export async function writeSnapshot(
   if (swept.length) ctx.log.info(`removed ${swept.length} leftover file(s) of an interrupted write in ${dir}`);
 
   const latest = join(dir, latestName(dataset));
-  const snapshot = freeName(dir, `${dataset}_${stamp(ctx.startedAt)}`);
   const appending = intent.extent === "append" && existsSync(latest);
+  const held = appending ? await batchesOf(ctx.engine, latest) : [];
+  if (held.includes(intent.batchId)) return { written: latest, rows: 0, bytes: 0, files: [latest], held: true };
+  const snapshot = freeName(dir, `${dataset}_${stamp(ctx.startedAt)}`);
   const rows = intent.staged?.rows ?? (await ctx.engine.count(relation));
   const source = appending
     ? `SELECT * FROM read_parquet(${literal(latest)}) UNION ALL BY NAME SELECT * FROM ${relation}`
     : `SELECT * FROM ${relation}`;
   const options = copyOptions(config);
+  // The staged file records [batchId] as a replace would (plan/stage-batch.ts): adopted as it is.
   const adopt = !appending && intent.staged?.options === options ? intent.staged.path : undefined;
+  const withBatches = copyOptions(config, [batchesOption([...held, intent.batchId])]);
 
   const aside = asidePath(snapshot);
   try {
     if (!(adopt && linked(adopt, aside))) {
-      await ctx.engine.run(`COPY (${source}) TO ${literal(aside)} ${options}`, "write");
+      await ctx.engine.run(`COPY (${source}) TO ${literal(aside)} ${withBatches}`, "write");
     }
     publish(aside, snapshot);
   } catch (err) {

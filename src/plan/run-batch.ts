@@ -1,0 +1,175 @@
+import { type Confirmation, validateBatch } from "../contracts/validate-batch.js";
+import { dedupBatch } from "../dedup/dedup-batch.js";
+import { ident } from "../engine/sql.js";
+import { SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
+import { computeMetrics } from "../quality/compute-metrics.js";
+import type { SinkOutput } from "../sinks/sink.js";
+import type { ExtractResult, LoadedBatch } from "../sources/source.js";
+import { applyTransformSteps } from "../transforms/apply-transforms.js";
+import { removeQuietly } from "../util/atomic.js";
+import type { RunContext } from "./batch-context.js";
+import type { BatchObserver, BatchOutcome } from "./batch-outcome.js";
+import type { BatchPlan } from "./batch-plan.js";
+import { datasetRows } from "./dataset-rows.js";
+import { lineageSelect } from "./lineage.js";
+import type { RunRecord } from "./run-record.js";
+import { type StagedBatch, stageBatch } from "./stage-batch.js";
+
+type Rows = RunRecord["rows"];
+
+/**
+ * Runs one loaded batch through the plan: transforms -> contract -> dedup -> lineage -> stage ->
+ * sinks -> metrics, in the engine of `ctx` (which must outlive the call; relations the batch made
+ * are dropped before it returns). The sinks commit `ctx.batchId` with the rows and skip a batch
+ * they already hold. Touches no retries, state, ledger or alerts: the driver commits what this
+ * returns. Throws for a failed batch (ValidationFailedError in strict mode).
+ */
+export async function runBatch(
+  ctx: RunContext,
+  plan: BatchPlan,
+  input: ExtractResult,
+  observer: BatchObserver,
+): Promise<BatchOutcome> {
+  const rows: Rows = {
+    extracted: 0,
+    filtered: 0,
+    valid: 0,
+    quarantined: 0,
+    duplicates: 0,
+    duplicates_dropped: 0,
+    written: 0,
+  };
+  const warnings: string[] = [];
+  const mark = await ctx.engine.mark();
+  try {
+    const prepared = await prepareBatch(ctx, plan, input, observer, rows, warnings);
+    const { staged } = prepared;
+    const outputs = await observer.timed("write", () => commitSinks(ctx, plan, staged, prepared.extent, observer));
+    for (const o of outputs) if (o.warning) warnings.push(`${o.sink}: ${o.warning}`);
+    rows.dataset = datasetRows(prepared.extent, staged.rows, observer.previous);
+    observer.onRows?.(rows);
+    const metrics = await observer.timed("metrics", () =>
+      computeMetrics(ctx, staged.relation, { rows }, observer.previous, { distinct: prepared.confirmed.distinct }),
+    );
+    return {
+      rows,
+      outputs,
+      agreed: outputs.every((o) => o.status !== "skipped"),
+      ...(prepared.quarantine ? { quarantine: prepared.quarantine } : {}),
+      metrics,
+      warnings,
+    };
+  } finally {
+    await ctx.engine.dropSince(mark);
+  }
+}
+
+interface Prepared {
+  readonly staged: StagedBatch;
+  readonly extent: "replace" | "append";
+  readonly confirmed: Confirmation;
+  readonly quarantine: string | undefined;
+}
+
+/**
+ * transforms -> contract -> dedup -> lineage -> stage. One scan checks, casts and stages the batch
+ * when nothing between the contract and the sinks needs the valid rows first (a contract, no
+ * transforms, dedup none, nothing unparseable); otherwise, and when that scan finds failures, the
+ * batch is loaded and checked row by row first.
+ */
+async function prepareBatch(
+  ctx: RunContext,
+  plan: BatchPlan,
+  input: ExtractResult,
+  { timed, onRows }: BatchObserver,
+  rows: Rows,
+  warnings: string[],
+): Promise<Prepared> {
+  const { config } = plan;
+  const deferrable =
+    plan.contract !== undefined &&
+    config.validation !== "off" &&
+    config.transforms.length === 0 &&
+    config.dedup.strategy === "none" &&
+    !input.unparseable;
+  const load = async (): Promise<LoadedBatch> =>
+    input.materialize ? await timed("extract", input.materialize) : input;
+  // Only strategies that compare against the target read it (a full copy of a warehouse table); a
+  // window or full export (`complete`) is the dataset as the source holds it: dedup within the batch.
+  const target = config.dedup.strategy === "none" || input.complete ? undefined : plan.sinks.find((s) => s.existing);
+  const existing = target?.existing ? await timed("dedup", () => target.existing!(ctx)) : undefined;
+
+  const prepare = async (batch: LoadedBatch, deferred: boolean): Promise<Prepared> => {
+    rows.extracted = batch.rows + (batch.unparseable?.rows ?? 0);
+    const transformed = await timed("transform", () => applyTransformSteps(ctx, batch.relation, batch.rows));
+    rows.filtered = transformed.filtered;
+    const validated = await timed("validate", () =>
+      validateBatch(ctx, transformed.relation, batch.unparseable, { rows: transformed.rows, deferred }),
+    );
+    rows.valid = validated.validRows;
+    rows.quarantined = validated.quarantinedRows;
+    onRows?.(rows);
+    const deduped = await timed("dedup", () =>
+      dedupBatch(ctx, validated.valid, existing, input.extent, validated.validRows),
+    );
+    Object.assign(rows, {
+      duplicates: deduped.duplicates,
+      duplicates_dropped: deduped.dropped,
+      written: deduped.batchRows,
+    });
+    if (deduped.keys) rows.keys = deduped.keys;
+    else delete rows.keys;
+    const final = await timed("lineage", () => withLineage(ctx, deduped.relation));
+    const staged = await timed("stage", () =>
+      stageBatch(ctx, final, ctx.scratchDir, config.sinks, { keepFiltersAbove: validated.deferred !== undefined }),
+    );
+    const check = validated.deferred;
+    const confirmed = check
+      ? await timed("validate", () => check.confirm(staged.relation, staged.rows))
+      : { passed: true, distinct: {} };
+    if (confirmed.passed) warnings.push(...(validated.warnings ?? []));
+    return { staged, extent: deduped.extent, confirmed, quarantine: validated.quarantineStaged };
+  };
+
+  const first = await prepare(deferrable ? input : await load(), deferrable).catch((err: unknown) => {
+    // A lazy read fails in the staging scan (e.g. a malformed line): loading it reports it properly.
+    if (!deferrable || !input.materialize) throw err;
+    ctx.log.debug(`staging the lazy batch failed (${err instanceof Error ? err.message : String(err)}); loading it`);
+    return undefined;
+  });
+  if (first?.confirmed.passed) return first;
+  if (first) {
+    ctx.log.info("some rows failed the contract; checking the batch row by row");
+    removeQuietly(first.staged.path);
+  }
+  return prepare(await load(), false);
+}
+
+/** The lineage columns added in SQL (a view: no copy); `_source_pos`/`_source_row` dropped. */
+async function withLineage(ctx: RunContext, relation: string): Promise<string> {
+  const final = ctx.tmpName("final");
+  const cols = (await ctx.engine.columns(relation))
+    .map((c) => c.name)
+    .filter((c) => c !== SOURCE_POS && c !== SOURCE_ROW);
+  const from = cols.length > 0 ? `(SELECT ${cols.map(ident).join(", ")} FROM ${relation})` : relation;
+  await ctx.engine.run(`CREATE VIEW ${final} AS SELECT ${lineageSelect(ctx, cols)} FROM ${from}`, "lineage");
+  return final;
+}
+
+/** Every sink in order, each committing the batch id with the rows (or reporting `held`). */
+async function commitSinks(
+  ctx: RunContext,
+  plan: BatchPlan,
+  staged: StagedBatch,
+  extent: "replace" | "append",
+  observer: BatchObserver,
+): Promise<SinkOutput[]> {
+  const outputs: SinkOutput[] = [];
+  for (const sink of plan.sinks) {
+    const out = await sink.write(ctx, staged.relation, { extent, staged, batchId: ctx.batchId }, outputs);
+    outputs.push(out);
+    observer.onOutput?.(out);
+    ctx.log.info(`${out.status} ${out.rows} rows -> ${out.path ?? out.table ?? out.sink}`);
+  }
+  return outputs;
+}
