@@ -69,8 +69,7 @@ export async function runAttempt(env: AttemptEnv, record: RunRecord): Promise<vo
       previous: env.previous,
       onRows: (rows) => Object.assign(record.rows, rows),
       onOutput: (out) => {
-        const commits = (record.commits ??= []);
-        commits.push({ sink: out.sink, status: out.status, rows: out.rows, attempt: env.attempt });
+        record.commits?.push({ sink: out.sink, status: out.status, rows: out.rows, attempt: env.attempt });
         failpoint(`after:sink:${plan.sinks.findIndex((s) => s.name === out.sink)}`);
       },
     });

@@ -154,6 +154,7 @@ function newRecord(plan: BatchPlan, runId: string, startedAt: Date, options: Run
     source: plan.config.source.type,
     rows: { extracted: 0, filtered: 0, valid: 0, quarantined: 0, duplicates: 0, duplicates_dropped: 0, written: 0 },
     outputs: [],
+    commits: [],
     durations_ms: {},
     metrics: { validation_pass_rate: 1, null_rate: {}, unique: {}, row_count_delta: null, duplicate_rate: 0 },
     alerts: [],
