@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RunRecord } from "../plan/run-record.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { isRunId, safeRunId, safeSegment, segmentProblem } from "../util/confine.js";
 import { redactDeep } from "../util/redact.js";
 import { sweepTemp } from "../util/sweep-temp.js";
-import type { RunRecord } from "../plan/run-record.js";
 
 /**
  * The run ledger: one JSON file per run under `<data_dir>/runs/<pipeline>/`.

@@ -2,8 +2,8 @@ import { relative, sep } from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import { quarantineFile } from "../contracts/quarantine-file.js";
 import { publishQuarantine } from "../contracts/stage-quarantine.js";
-import type { Logger } from "../util/logger.js";
 import type { RunRecord } from "../plan/run-record.js";
+import type { Logger } from "../util/logger.js";
 
 /**
  * Publishes the run's staged quarantine file once every sink holds the batch: as

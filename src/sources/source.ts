@@ -50,6 +50,11 @@ export interface SourceContext {
   readonly options: SourceOptions;
   /** The pipeline's committed state (watermark, positions); `{}` on a first run. */
   readonly state: Readonly<Record<string, unknown>>;
+  /**
+   * Set when the driver finishes an interrupted batch: the state that batch ends at (e.g. `{
+   * watermark }`). The source reads nothing past it, so the batch is read with the same range.
+   */
+  readonly until?: Readonly<Record<string, unknown>>;
   readonly readHints: ReadHints;
   readonly log: Logger;
   readonly progress: Progress;

@@ -53,11 +53,14 @@ describe("DuckdbSink, table mode", () => {
     await ctx.engine.run(`CREATE TABLE b1 AS ${ROWS(5)}`);
     await ctx.engine.run(`CREATE TABLE b2 AS ${ROWS(2, 100)}`);
     const good = sink({ indexes: [["userId"]] });
-    expect(await good.write(ctx, "b1", { extent: "replace" }, [])).toMatchObject({ status: "written", rows: 5 });
+    expect(await good.write(ctx, "b1", { extent: "replace", batchId: "b1" }, [])).toMatchObject({
+      status: "written",
+      rows: 5,
+    });
 
     // The table is rebuilt, then the index on a LIST column fails: the transaction rolls back.
     const bad = sink({ indexes: [["userId"], ["tags"]] });
-    const out = await bad.write(ctx, "b2", { extent: "replace" }, []);
+    const out = await bad.write(ctx, "b2", { extent: "replace", batchId: "b2" }, []);
     expect(out).toMatchObject({ status: "skipped", rows: 0, table: "research.events" });
     expect(out.warning).toMatch(
       /Invalid type for index key.*keeps its previous contents and the next run will sync it/,
@@ -83,7 +86,7 @@ describe("DuckdbSink, table mode", () => {
     const ctx = await context();
     await ctx.engine.run(`CREATE TABLE b AS ${ROWS(2)}`);
     const err = await sink({ indexes: [["tags"]], on_error: "fail" })
-      .write(ctx, "b", { extent: "replace" }, [])
+      .write(ctx, "b", { extent: "replace", batchId: "b" }, [])
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SluiceError);
     expect((err as SluiceError).message).toMatch(/could not sync research\.events/);
@@ -96,8 +99,8 @@ describe("DuckdbSink, table mode", () => {
     await ctx.engine.run(`CREATE TABLE b2 AS SELECT *, 'x' AS extra FROM (${ROWS(2, 10)})`);
     const s = sink({ order_by: "id desc", indexes: [["userId"]] });
     expect(await s.existing(ctx)).toBeUndefined();
-    await s.write(ctx, "b1", { extent: "append" }, []);
-    await s.write(ctx, "b2", { extent: "append" }, []);
+    await s.write(ctx, "b1", { extent: "append", batchId: "b1" }, []);
+    await s.write(ctx, "b2", { extent: "append", batchId: "b2" }, []);
     const existing = (await s.existing(ctx))!;
     const rows = await ctx.engine.all<{ id: bigint; extra: string | null }>(
       `SELECT id, extra FROM ${existing} ORDER BY rowid`,
@@ -115,7 +118,7 @@ describe("DuckdbSink, table mode", () => {
     const ctx = await context();
     await ctx.engine.run(`CREATE TABLE b AS ${ROWS(1)}`);
     const err = await sink({ order_by: "userid" })
-      .write(ctx, "b", { extent: "replace" }, [])
+      .write(ctx, "b", { extent: "replace", batchId: "b" }, [])
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).hint).toBe("did you mean `userId`?");
@@ -127,7 +130,7 @@ describe("DuckdbSink, view mode", () => {
     const ctx = await context();
     await ctx.engine.run(`CREATE TABLE b AS ${ROWS(1)}`);
     const err = await sink({ mode: "view" })
-      .write(ctx, "b", { extent: "replace" }, [])
+      .write(ctx, "b", { extent: "replace", batchId: "b" }, [])
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toMatch(/mode `view` needs a parquet sink/);

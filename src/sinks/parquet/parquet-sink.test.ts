@@ -61,12 +61,12 @@ describe("ParquetSink, snapshot layout", () => {
     const s = sink({ path: "raw/events" });
     const ctx1 = await context(dataDir, "20260301T020000Z_aaaaaa");
     await ctx1.engine.run(`CREATE TABLE b1 AS ${BATCH(0, 5)}`);
-    const first = await s.write(ctx1, "b1", { extent: "replace" });
+    const first = await s.write(ctx1, "b1", { extent: "replace", batchId: ctx1.runId });
     expect(first).toMatchObject({ path: "raw/events/events_20260301_020000.parquet", rows: 5, status: "written" });
 
     const ctx2 = await context(dataDir, "20260302T020000Z_bbbbbb", ctx1.engine);
     await ctx1.engine.run(`CREATE TABLE b2 AS SELECT *, 'new' AS extra FROM (${BATCH(100, 3)})`);
-    const second = await s.write(ctx2, "b2", { extent: "append" });
+    const second = await s.write(ctx2, "b2", { extent: "append", batchId: ctx2.runId });
     expect(second).toMatchObject({ path: "raw/events/events_20260302_020000.parquet", rows: 3 });
 
     const dir = join(dataDir, "raw", "events");
@@ -98,8 +98,8 @@ describe("ParquetSink, snapshot layout", () => {
     const ctx = await context(dataDir, "20260301T020000Z_aaaaaa");
     await ctx.engine.run(`CREATE TABLE b AS ${BATCH(0, 2)}`);
     const s = sink({ path: "raw/events" });
-    await s.write(ctx, "b", { extent: "replace" });
-    const again = await s.write(ctx, "b", { extent: "replace" });
+    await s.write(ctx, "b", { extent: "replace", batchId: ctx.runId });
+    const again = await s.write(ctx, "b", { extent: "replace", batchId: ctx.runId });
     expect(again.path).toBe("raw/events/events_20260301_020000_2.parquet");
     expect(readdirSync(dir).filter((f) => f.startsWith("."))).toEqual([]);
   });
@@ -112,10 +112,10 @@ describe("ParquetSink, partitioned layout", () => {
     const ctx1 = await context(dataDir, "20260301T020000Z_aaaaaa");
     expect(await s.existing(ctx1)).toBeUndefined();
     await ctx1.engine.run(`CREATE TABLE b1 AS ${BATCH(0, 4)}`);
-    const first = await s.write(ctx1, "b1", { extent: "append" });
+    const first = await s.write(ctx1, "b1", { extent: "append", batchId: ctx1.runId });
     const ctx2 = await context(dataDir, "20260302T020000Z_bbbbbb", ctx1.engine);
     await ctx1.engine.run(`CREATE TABLE b2 AS ${BATCH(10, 2)}`);
-    const second = await s.write(ctx2, "b2", { extent: "append" });
+    const second = await s.write(ctx2, "b2", { extent: "append", batchId: ctx2.runId });
     expect(first).toMatchObject({ path: "lake/events", rows: 4 });
     expect(second).toMatchObject({ path: "lake/events", rows: 2, files: [join(dataDir, "lake/events/**/*.parquet")] });
 
@@ -158,9 +158,9 @@ describe("ParquetSink, partitioned layout", () => {
     const ctx = await context(dataDir, "20260301T020000Z_aaaaaa");
     await ctx.engine.run(`CREATE TABLE b1 AS ${BATCH(0, 30)}`);
     await ctx.engine.run(`CREATE TABLE b2 AS ${BATCH(1000, 3)}`);
-    await s.write(ctx, "b1", { extent: "replace" });
+    await s.write(ctx, "b1", { extent: "replace", batchId: ctx.runId });
     const ctx2 = await context(dataDir, "20260302T020000Z_bbbbbb", ctx.engine);
-    const out = await s.write(ctx2, "b2", { extent: "replace" });
+    const out = await s.write(ctx2, "b2", { extent: "replace", batchId: ctx2.runId });
     const [r] = await ctx.engine.all<{ n: bigint; min: bigint }>(
       `SELECT count(*) n, min(id) min FROM read_parquet('${out.files![0]}', hive_partitioning = true)`,
     );
@@ -174,7 +174,7 @@ describe("ParquetSink, partitioned layout", () => {
     const ctx = await context(tempDir(), "20260301T020000Z_aaaaaa");
     await ctx.engine.run(`CREATE TABLE b AS ${BATCH(0, 2)}`);
     const s = sink({ path: "lake/events", layout: "partitioned", partition_by: ["regoin"] });
-    const err = await s.write(ctx, "b", { extent: "append" }).catch((e: unknown) => e);
+    const err = await s.write(ctx, "b", { extent: "append", batchId: ctx.runId }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).hint).toContain("`region`");
   });

@@ -79,6 +79,18 @@ export function incrementalFilter(
 }
 
 /**
+ * The upper bound of a batch being finished after an interruption: rows up to and including the
+ * watermark it ended at, compared as `incrementalFilter` compares (the same tuple order).
+ */
+export function untilFilter(cursor: PgColumn, key: readonly PgColumn[], mark: Watermark): string {
+  const last = typedLiteral(cursor, mark.cursor);
+  if (key.length === 0 || mark.key.length !== key.length) return `${ordered(cursor)} <= ${last}`;
+  const left = [ordered(cursor), ...key.map(ordered)].join(", ");
+  const right = [last, ...key.map((k, i) => typedLiteral(k, mark.key[i]!))].join(", ");
+  return `(${left}) <= (${right})`;
+}
+
+/**
  * The SELECT that COPY exports: one expression per column in the text form
  * the DuckDB side reads (see columnTransfer), the filters ANDed, and an
  * optional block range (`ctid`) when the table is exported in segments.

@@ -11,7 +11,7 @@ import { sluiceNow } from "../sluice-now.js";
 import type { ExtractResult, Source, SourceContext, SourceOptions } from "../source.js";
 import { type BlockRange, copyIntoDuckdb } from "./copy-export.js";
 import { describeColumns, primaryKey } from "./describe-columns.js";
-import { equalsFilter, incrementalFilter, windowFilter } from "./export-query.js";
+import { equalsFilter, incrementalFilter, untilFilter, windowFilter } from "./export-query.js";
 import { findTable } from "./find-table.js";
 import { columnTransfer, type PgColumn } from "./pg-types.js";
 import { computeWatermark, readWatermark } from "./watermark.js";
@@ -180,6 +180,18 @@ export class PostgresSource implements Source {
         detail = `after "${cursor!.name}" = ${after}${lookback ? `, lookback ${lookback}` : ""}`;
       } else {
         detail = "first incremental run: all rows";
+      }
+      // Finishing an interrupted batch: no further than where it ended the first time it was read.
+      const until = ctx.until
+        ? readWatermark(
+            ctx.until,
+            cursor!.name,
+            key.map((k) => k.name),
+          )
+        : undefined;
+      if (until) {
+        filters.push(untilFilter(cursor!, key, until));
+        detail += `, up to "${cursor!.name}" = ${until.cursor} (finishing an interrupted batch)`;
       }
       if (key.length === 0 && !lookback) {
         ctx.log.warn(
