@@ -16,10 +16,10 @@ export type * from "./config/spec.js";
 export { configSpec, pipelineSpec } from "./config/spec.js";
 export { Engine, type EngineOptions } from "./engine/engine.js";
 export { ConfigError, SluiceError, ValidationFailedError } from "./errors.js";
-export { Ledger } from "./runner/ledger.js";
 export type { RunContext, RunOptions } from "./plan/batch-context.js";
-export { type RunPipelineOptions, runPipeline } from "./runner/run-pipeline.js";
 export type { FiredAlert, RunMetrics, RunRecord, RunStatus } from "./plan/run-record.js";
+export { Ledger } from "./runner/ledger.js";
+export { type RunPipelineOptions, runPipeline } from "./runner/run-pipeline.js";
 export type { Sink, SinkOutput } from "./sinks/sink.js";
 export type { ExtractResult, Source } from "./sources/source.js";
 

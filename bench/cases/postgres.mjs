@@ -16,9 +16,9 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { parse, stringify } from "yaml";
+import { loadIntoPostgres } from "../../dist/connectors/postgres/load-table.js";
 import { Engine } from "../../dist/engine/engine.js";
 import { generateDataset } from "../../dist/sources/generate/generate-dataset.js";
-import { loadIntoPostgres } from "../../dist/connectors/postgres/load-table.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, "..", "..");

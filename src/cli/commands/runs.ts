@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { suggest } from "../../config/suggest.js";
 import { ConfigError, SluiceError } from "../../errors.js";
-import { Ledger } from "../../runner/ledger.js";
 import type { RunRecord } from "../../plan/run-record.js";
+import { Ledger } from "../../runner/ledger.js";
 import { action } from "../action.js";
 import { loadFromFlags } from "../load.js";
 import { formatSummary } from "../summary.js";
