@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { SinkConfig } from "../config/spec.js";
 import { literal } from "../engine/sql.js";
@@ -36,6 +37,7 @@ export async function stageBatch(
 ): Promise<StagedBatch> {
   const snapshot = sinks.find((s) => s.type === "parquet" && s.layout === "snapshot");
   const options = snapshot?.type === "parquet" ? copyOptions(snapshot) : SCRATCH_OPTIONS;
+  mkdirSync(scratch, { recursive: true });
   const path = join(scratch, `${ctx.tmpName("batch")}.parquet`);
   // Recorded as a snapshot sink records the batch it replaces the dataset with, so it can adopt the file.
   const kv = batchesOption([ctx.batchId]);
