@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/plan/run-record.js";
@@ -11,6 +11,8 @@ async function runJson(dir: string, ...args: string[]): Promise<{ code: number |
   expect(r.stdout, r.stderr).not.toBe("");
   return { code: r.code, record: JSON.parse(r.stdout) as RunRecord };
 }
+
+const base: [string, number, string][] = Array.from({ length: 20 }, (_, i) => [`k${i}`, i, "2026-01-01T00:00:00Z"]);
 
 const lines = (rows: [string, number, string][]) =>
   `${rows.map(([id, v, at]) => JSON.stringify({ id, v, updated: at })).join("\n")}\n`;
@@ -28,7 +30,6 @@ pipelines:
     alerts:
       - { metric: row_count_delta, above: 0.5 }
 `;
-  const base: [string, number, string][] = Array.from({ length: 20 }, (_, i) => [`k${i}`, i, "2026-01-01T00:00:00Z"]);
 
   it("an unchanged rerun writes nothing, keeps the dataset, fires no row_count_delta alert", async () => {
     const dir = projectDir(merge);
@@ -80,6 +81,29 @@ pipelines:
     expect(r.record.status).toBe("validation_failed");
     expect(r.record.rows).toMatchObject({ extracted: 21, valid: 20, written: 0 });
     expect(r.record.outputs).toEqual([]);
+  });
+});
+
+describe("a run record that cannot be written", () => {
+  it("says where, fails the run, and the state does not move", async () => {
+    const dir = projectDir(`version: 1
+data_dir: ./data
+pipelines:
+  events:
+    source: { type: file, path: events.jsonl }
+    validation: "off"
+    sinks:
+      - { type: parquet, path: raw/events }
+`);
+    writeFileSync(join(dir, "events.jsonl"), lines(base));
+    // Where the ledger's folder would be, a file of the user's: the record cannot be saved.
+    mkdirSync(join(dir, "data", "runs"), { recursive: true });
+    writeFileSync(join(dir, "data", "runs", "events"), "not a folder\n");
+    const r = await runCli(["run"], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not write the run record to \S*data\/runs\/events\/\d{8}T\d{6}Z_[0-9a-f]+\.json/);
+    expect(r.stdout).toMatch(/events: failed/);
+    expect(readFileSync(join(dir, "data", "runs", "events"), "utf8")).toBe("not a folder\n");
   });
 });
 

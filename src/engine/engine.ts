@@ -1,4 +1,4 @@
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance, type DuckDBType } from "@duckdb/node-api";
 import { SluiceError } from "../errors.js";
 
 /** Options of one in-process DuckDB session. */
@@ -92,7 +92,7 @@ export class Engine {
     try {
       const result = await this.connection.run(sql);
       const types = result.columnTypes();
-      return result.columnNames().map((name, i) => ({ name, type: types[i]!.alias ?? types[i]!.toString() }));
+      return result.columnNames().map((name, i) => ({ name, type: typeName(types[i]!) }));
     } catch (err) {
       throw engineError(err, sql, "engine");
     } finally {
@@ -128,6 +128,14 @@ export class Engine {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/**
+ * A column type as DESCRIBE spells it: the alias (JSON) when there is one, and nested field names
+ * unquoted when they need no quotes (`STRUCT(k VARCHAR)`, not `STRUCT("k" VARCHAR)`).
+ */
+function typeName(type: DuckDBType): string {
+  return type.alias ?? type.toString().replace(/"([A-Za-z_][A-Za-z0-9_]*)"/g, "$1");
 }
 
 function engineError(err: unknown, sql: string, stage: string): SluiceError {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RunRecord } from "../plan/run-record.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -44,7 +44,8 @@ export class Ledger {
     const records: RunRecord[] = [];
     for (const p of pipelines) {
       const dir = join(root, p);
-      if (!existsSync(dir)) continue;
+      // Not a folder (something of the user's in its place): no records to read; saving says so.
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
       for (const f of readdirSync(dir)) {
         if (!f.endsWith(".json") || f.startsWith(".")) continue;
         records.push(JSON.parse(readFileSync(join(dir, f), "utf8")) as RunRecord);

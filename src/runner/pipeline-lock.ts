@@ -1,7 +1,7 @@
-import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { SluiceError } from "../errors.js";
+import { asSluiceError, SluiceError } from "../errors.js";
 import { asidePath } from "../util/atomic.js";
 import { safeSegment } from "../util/confine.js";
 
@@ -42,7 +42,15 @@ export class PipelineLock {
     const mine: LockHolder = { pid: process.pid, host: hostname(), ...holder };
     const text = `${JSON.stringify(mine)}\n`;
     for (let tries = 0; tries < 3; tries++) {
-      if (createWhole(file, text)) return new PipelineLock(file, mine);
+      let created: boolean;
+      try {
+        created = createWhole(file, text);
+      } catch (err) {
+        // A full disk, a read-only lake: nothing ran, and the message names the lock's path.
+        const e = asSluiceError(err, "runner", "lock");
+        throw new SluiceError(`${e.message} (taking the lock ${file})`, { ...e, hint: e.hint ?? "", cause: err });
+      }
+      if (created) return new PipelineLock(file, mine);
       const held = readHolder(file);
       if (held && isAlive(held)) throw busy(pipeline, held);
       if (takeOver(file, held, text)) return new PipelineLock(file, mine);
@@ -71,15 +79,15 @@ export class PipelineLock {
  */
 function createWhole(file: string, text: string): boolean {
   const aside = asidePath(file);
-  writeFileSync(aside, text);
   try {
+    writeFileSync(aside, text);
     linkSync(aside, file);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     return false;
   } finally {
-    unlinkSync(aside);
+    rmSync(aside, { force: true });
   }
 }
 

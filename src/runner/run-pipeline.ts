@@ -101,7 +101,7 @@ async function runOnce(
       record.durations_ms[stage] = (record.durations_ms[stage] ?? 0) + Math.round(performance.now() - t0);
     }
   };
-  try {
+  const attempts = async () => {
     await pRetry(
       (attempt) => {
         Object.assign(record, { attempts: attempt, durations_ms: {}, warnings: [], outputs: [] });
@@ -123,10 +123,15 @@ async function runOnce(
       },
     );
     record.status = "succeeded";
+  };
+  let usage: SluiceError | undefined;
+  try {
+    await attempts();
   } catch (raw) {
     const e = asSluiceError(raw instanceof AbortError ? raw.cause : raw, "runner", "run");
-    if (e.exitCode === 2) throw e;
     failed(record, e);
+    // A configuration problem found while running (a source's bad URL) is recorded, then exits 2.
+    if (e.exitCode === 2) usage = e;
   } finally {
     progress.done();
     record.finished_at = new Date().toISOString();
@@ -137,6 +142,7 @@ async function runOnce(
     ledgerObserver(ledger, log),
   ]);
   await events.ended(record);
+  if (usage) throw usage;
   failpoint("after:record");
   if (record.status === "succeeded" && record.state) stateStore.commit(plan.pipeline, record.state);
   return record;
