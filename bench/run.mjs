@@ -8,7 +8,16 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv.slice(2);
-const order = ["generate", "parquet-size", "validate", "jsonl", "postgres", "queries", "postgres-memory"];
+const order = [
+  "generate",
+  "parquet-size",
+  "validate",
+  "jsonl",
+  "jsonl-plain",
+  "postgres",
+  "queries",
+  "postgres-memory",
+];
 const files = readdirSync(join(here, "cases"))
   .filter((f) => f.endsWith(".mjs"))
   .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))

@@ -10,9 +10,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..", "..");
 const out = join(root, "bench", "out");
 const work = join(out, "jsonl");
+
+export { cli, out, root };
+
 const cli = join(root, "dist", "cli", "main.js");
-const ROWS = 1_000_000;
-const input = join(out, "events.jsonl");
+export const ROWS = 1_000_000;
+export const input = join(out, "events.jsonl");
 const ROUNDS = 2;
 
 // The S1 contract (SPEC section 3), all 15 columns, as in examples/behavioral-events/sluice.yaml.
@@ -49,11 +52,11 @@ pipelines:
       - { type: parquet, path: raw/behavioral_events, layout: snapshot, compression: snappy }
 `;
 
-const sql = (text) => `'${text.replaceAll("'", "''")}'`;
+export const sql = (text) => `'${text.replaceAll("'", "''")}'`;
 
 // DuckDB alone: read the JSONL, write Snappy Parquet, nothing else.
-const referenceSql = `COPY (SELECT * FROM read_json(${sql(input)})) TO ${sql(join(work, "reference.parquet"))} (FORMAT parquet, COMPRESSION snappy)`;
-const reference = `import { DuckDBInstance } from "@duckdb/node-api";
+export const referenceSql = `COPY (SELECT * FROM read_json(${sql(input)})) TO ${sql(join(work, "reference.parquet"))} (FORMAT parquet, COMPRESSION snappy)`;
+export const reference = `import { DuckDBInstance } from "@duckdb/node-api";
 const db = await DuckDBInstance.create(":memory:");
 const con = await db.connect();
 await con.run(${JSON.stringify(referenceSql)});
@@ -80,7 +83,7 @@ const generateSql = (target) => `COPY (
   FROM range(${ROWS}) t(i)
 ) TO ${sql(target)} (FORMAT json)`;
 
-async function ensureInput() {
+export async function ensureInput() {
   const marker = `${input}.rows`;
   if (existsSync(input) && existsSync(marker) && readFileSync(marker, "utf8").trim() === String(ROWS)) return "reused";
   mkdirSync(out, { recursive: true });
@@ -107,7 +110,7 @@ async function ensureInput() {
   return how;
 }
 
-function timed(args, cwd) {
+export function timed(args, cwd) {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, args, { cwd, encoding: "utf8", maxBuffer: 64 << 20 });
   const seconds = (performance.now() - t0) / 1000;

@@ -1,4 +1,4 @@
-import { type Confirmation, validateBatch } from "../contracts/validate-batch.js";
+import { type Confirmation, type ValidationResult, validateBatch } from "../contracts/validate-batch.js";
 import { dedupBatch } from "../dedup/dedup-batch.js";
 import { ident } from "../engine/sql.js";
 import { SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
@@ -86,12 +86,12 @@ async function prepareBatch(
   warnings: string[],
 ): Promise<Prepared> {
   const { config } = plan;
-  const deferrable =
-    plan.contract !== undefined &&
-    config.validation !== "off" &&
-    config.transforms.length === 0 &&
-    config.dedup.strategy === "none" &&
-    !input.unparseable;
+  const direct = config.transforms.length === 0 && config.dedup.strategy === "none" && !input.unparseable;
+  const deferrable = direct && plan.contract !== undefined && config.validation !== "off";
+  // The plain copy: nothing to check or change, so the batch goes from the source's (lazy) relation
+  // through lineage into the staged file in one scan; a staged count that differs means the lazy
+  // read saw something else, and the batch is loaded instead.
+  const plain = direct && plan.contract === undefined && config.validation === "off";
   const load = async (): Promise<LoadedBatch> =>
     input.materialize ? await timed("extract", input.materialize) : input;
   // Only strategies that compare against the target read it (a full copy of a warehouse table); a
@@ -99,13 +99,15 @@ async function prepareBatch(
   const target = config.dedup.strategy === "none" || input.complete ? undefined : plan.sinks.find((s) => s.existing);
   const existing = target?.existing ? await timed("dedup", () => target.existing!(ctx)) : undefined;
 
-  const prepare = async (batch: LoadedBatch, deferred: boolean): Promise<Prepared> => {
+  const prepare = async (batch: LoadedBatch, deferred: boolean, copy = false): Promise<Prepared> => {
     rows.extracted = batch.rows + (batch.unparseable?.rows ?? 0);
     const transformed = await timed("transform", () => applyTransformSteps(ctx, batch.relation, batch.rows));
     rows.filtered = transformed.filtered;
-    const validated = await timed("validate", () =>
-      validateBatch(ctx, transformed.relation, batch.unparseable, { rows: transformed.rows, deferred }),
-    );
+    const validated: ValidationResult = copy
+      ? { valid: transformed.relation, validRows: transformed.rows, quarantinedRows: 0 }
+      : await timed("validate", () =>
+          validateBatch(ctx, transformed.relation, batch.unparseable, { rows: transformed.rows, deferred }),
+        );
     rows.valid = validated.validRows;
     rows.quarantined = validated.quarantinedRows;
     onRows?.(rows);
@@ -126,20 +128,26 @@ async function prepareBatch(
     const check = validated.deferred;
     const confirmed = check
       ? await timed("validate", () => check.confirm(staged.relation, staged.rows))
-      : { passed: true, distinct: {} };
+      : { passed: !copy || staged.rows === batch.rows, distinct: {} };
     if (confirmed.passed) warnings.push(...(validated.warnings ?? []));
     return { staged, extent: deduped.extent, confirmed, quarantine: validated.quarantineStaged };
   };
 
-  const first = await prepare(deferrable ? input : await load(), deferrable).catch((err: unknown) => {
-    // A lazy read fails in the staging scan (e.g. a malformed line): loading it reports it properly.
-    if (!deferrable || !input.materialize) throw err;
+  const lazy = deferrable || plain;
+  const first = await prepare(lazy ? input : await load(), deferrable, plain).catch((err: unknown) => {
+    // A lazy read fails in the staging scan (a malformed line, a value its type does not fit):
+    // loading it reports it properly, or widens the types.
+    if (!lazy || !input.materialize) throw err;
     ctx.log.debug(`staging the lazy batch failed (${err instanceof Error ? err.message : String(err)}); loading it`);
     return undefined;
   });
   if (first?.confirmed.passed) return first;
   if (first) {
-    ctx.log.info("some rows failed the contract; checking the batch row by row");
+    ctx.log.info(
+      plain
+        ? "the lazy read counted other rows; loading the batch"
+        : "some rows failed the contract; checking the batch row by row",
+    );
     removeQuietly(first.staged.path);
   }
   return prepare(await load(), false);

@@ -64,27 +64,20 @@ export async function readJsonl(ctx: SourceContext, inputs: readonly InputFile[]
     return readCareful(ctx, files, layouts);
   };
 
-  // Under a contract the key scan alone decides whether the lazy path applies (it counts the records
-  // too), so the line scan, which only gives positions, waits until the batch is loaded, if ever.
-  if (ctx.readHints.text && keyScan) {
+  // The key scan alone decides whether the lazy path applies (it counts the records too), so the
+  // line scan, which only gives positions, waits until the batch is loaded, if ever.
+  if (keyScan) {
     const keys = await keyScan();
     ctx.log.debug(`file source: key scan took ${Math.round(performance.now() - started)} ms`);
     const lazy = keys instanceof Error ? undefined : await readLazy(ctx, files, keys.records, keys);
     if (lazy) return { ...lazy, materialize: async () => load(await lineScan(), keys) };
     return load(await lineScan(), keys);
   }
-  const [layouts, keys] = await Promise.all([lineScan(), keyScan?.()]);
-  ctx.log.debug(`file source: line scan and key scan took ${Math.round(performance.now() - started)} ms`);
-  const lazy =
-    keys instanceof Error
-      ? undefined
-      : await readLazy(
-          ctx,
-          files,
-          layouts.reduce((n, l) => n + l.records, 0),
-          keys,
-        );
-  return lazy ? { ...lazy, materialize: () => load(layouts, keys) } : load(layouts, keys);
+  // No key scan (a contract that drops extra columns): the line scan counts the records.
+  const layouts = await lineScan();
+  const records = layouts.reduce((n, l) => n + l.records, 0);
+  const lazy = await readLazy(ctx, files, records, undefined);
+  return lazy ? { ...lazy, materialize: () => load(layouts, undefined) } : load(layouts, undefined);
 }
 
 /**
@@ -100,8 +93,8 @@ async function readLazy(
   records: number,
   keys: KeyScan | undefined,
 ): Promise<Omit<FileBatch, "materialize"> | undefined> {
-  if (!ctx.readHints.text) return undefined;
   if (keys && keys.nonObjects > 0) return undefined;
+  if (!ctx.readHints.text) return readLazyTyped(ctx, files, records, keys);
   const names = contractColumns(ctx.readHints, keys?.keys);
   if (names.length === 0) return undefined;
   const relation = ctx.tmpName("file");
@@ -109,6 +102,35 @@ async function readLazy(
     `CREATE VIEW ${relation} AS SELECT * FROM ${readJsonSql(
       files.map((f) => f.path),
       names.map((n) => [n, "VARCHAR"] as const),
+    )}`,
+    "extract",
+  );
+  return { relation, rows: records, readPath: "lazy" };
+}
+
+/**
+ * Lazy path without a contract: a view over `read_json` with every key the scan found and the types
+ * DuckDB detects on its sample, so a plain copy reads the file once more, in the scan that writes it.
+ * A later value that does not fit its type fails that scan; the runner then loads the batch
+ * (`materialize`), whose fast path widens the types.
+ */
+async function readLazyTyped(
+  ctx: SourceContext,
+  files: readonly InputFile[],
+  records: number,
+  keys: KeyScan | undefined,
+): Promise<Omit<FileBatch, "materialize"> | undefined> {
+  const names = keys?.keys ?? [];
+  if (names.length === 0 || new Set(names.map((n) => n.toLowerCase())).size !== names.length) return undefined;
+  const paths = files.map((f) => f.path);
+  const types = await detectTypes(ctx.engine, paths, undefined).catch(() => undefined);
+  if (!types) return undefined;
+  const ordered = [...[...types.keys()].filter((k) => names.includes(k)), ...names.filter((k) => !types.has(k))];
+  const relation = ctx.tmpName("file");
+  await ctx.engine.run(
+    `CREATE VIEW ${relation} AS SELECT * FROM ${readJsonSql(
+      paths,
+      ordered.map((k) => [k, types.get(k) ?? "VARCHAR"] as const),
     )}`,
     "extract",
   );
