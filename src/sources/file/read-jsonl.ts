@@ -331,8 +331,9 @@ async function loadJsonTable(
 /** DuckDB's detected column types over its sample (`sampleSize` -1: the whole files). */
 async function detectTypes(engine: Engine, paths: readonly string[], sampleSize: number | undefined) {
   const rows = await engine.all<{ column_name: string; column_type: string }>(
-    `DESCRIBE SELECT * FROM read_json(${pathList(paths)}, format = 'newline_delimited', records = true,
-       union_by_name = true${sampleSize === undefined ? "" : `, sample_size = ${sampleSize}`})`,
+    `DESCRIBE SELECT * FROM read_json(${pathList(paths)}, format = 'newline_delimited', records = true${
+      paths.length > 1 ? ", union_by_name = true" : ""
+    }${sampleSize === undefined ? "" : `, sample_size = ${sampleSize}`})`,
     "extract",
   );
   return new Map(rows.map((r) => [r.column_name, r.column_type]));
