@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectDir, runCli } from "./support/cli.js";
+import { sql, type TestPostgres, type TestSchema, testPostgres, testSchema } from "./support/postgres.js";
 
 const generate = `version: 1
 pipelines:
@@ -65,5 +66,38 @@ pipelines:
     );
     expect(out).toContain('pipeline files: partition_by names column "ts", which the source does not have');
     expect(out).not.toContain('time_column names column "event_time"');
+  });
+});
+
+describe("sluice check: a postgres source's columns", () => {
+  let pg: TestPostgres;
+  let schema: TestSchema;
+  beforeAll(async () => {
+    pg = await testPostgres();
+    schema = await testSchema(pg.url, "check_columns");
+    await sql(pg.url, `CREATE TABLE "${schema.name}".events (id text PRIMARY KEY, "updatedAt" timestamptz, kind text)`);
+  });
+  afterAll(async () => {
+    await schema?.drop();
+    await pg?.stop();
+  });
+
+  it("checks the names against the table's columns", async () => {
+    const yaml = (orderBy: string) => `version: 1
+pipelines:
+  events:
+    source: { type: postgres, url: "${schema.url}", table: events, mode: full }
+    validation: "off"
+    dedup: { strategy: merge, key: [id], order_by: ${orderBy} }
+    sinks:
+      - { type: parquet, path: raw/events }
+`;
+    const ok = await runCli(["check"], { cwd: projectDir(yaml("updatedAt")) });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    const bad = await runCli(["check"], { cwd: projectDir(yaml("updated_at")) });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout + bad.stderr).toMatch(
+      /dedup\.order_by names column "updated_at", which the source does not have \(columns: id, updatedAt, kind\); did you mean "updatedAt"\?/,
+    );
   });
 });

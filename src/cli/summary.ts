@@ -16,7 +16,7 @@ export function formatSummary(r: RunRecord): string {
   const k = r.rows.keys;
   if (k) lines.push(`  keys: ${n(k.new)} new, ${n(k.changed)} changed, ${n(k.unchanged)} unchanged`);
   if (r.status === "succeeded" && r.rows.dataset != null)
-    lines.push(`  dataset: ${n(r.rows.dataset)} rows after this run`);
+    lines.push(`  dataset: ${plural(r.rows.dataset, "row")} after this run`);
   if (r.status === "succeeded" && r.rows.extracted === 0 && !r.rows.dataset)
     lines.push("  the source had no rows: outputs hold the schema only");
   for (const o of r.outputs) {

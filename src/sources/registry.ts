@@ -18,6 +18,7 @@ export function createSource(config: SourceConfig): Source {
       return {
         extract: async (ctx) => (await loaded).extract(ctx),
         check: async (ctx) => (await loaded).check(ctx),
+        columns: async (ctx) => (await loaded).columns(ctx),
       };
     }
     default: {

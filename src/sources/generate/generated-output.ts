@@ -46,8 +46,8 @@ export type GeneratedOutputWriter = (request: {
 export const URL_OUTPUT_SCHEMES: Readonly<Record<string, { readonly pending: string }>> = {
   postgres: { pending: "issue 4" },
   postgresql: { pending: "issue 4" },
-  nats: { pending: "the streaming issue" },
-  redis: { pending: "the streaming issue" },
+  nats: { pending: "streaming sources and outputs" },
+  redis: { pending: "streaming sources and outputs" },
 };
 
 const FILE_FORMATS: Readonly<Record<string, "jsonl" | "csv" | "parquet">> = {
@@ -130,10 +130,13 @@ function urlWriter(
   }
   const writer = writers[scheme];
   if (writer) return writer;
-  throw new SluiceError(`${scheme} output (${redactSecrets(target)}): not available yet, see ${entry.pending}`, {
-    component: "generate",
-    stage: "write",
-    hint: "write a file instead (--out events.jsonl, .csv or .parquet) and load it with a pipeline",
-    exitCode: 2,
-  });
+  throw new SluiceError(
+    `${scheme} output (${redactSecrets(target)}) is not available in this version of sluice (planned: ${entry.pending})`,
+    {
+      component: "generate",
+      stage: "write",
+      hint: "write a file instead (--out events.jsonl, .csv or .parquet) and load it with a pipeline",
+      exitCode: 2,
+    },
+  );
 }

@@ -203,6 +203,18 @@ export class PostgresSource implements Source {
     return { selected, key, cursor, filters, detail, userColumn };
   }
 
+  /** The columns the export yields, typed as DuckDB holds them (`sluice check` checks names against them). */
+  async columns(_ctx: Pick<SourceContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]> {
+    const url = parsePostgresUrl(this.config.url, COMPONENT);
+    const client = await openSession(url);
+    try {
+      const target = await this.resolveTarget(client, url);
+      return target.columns.map((c) => ({ name: c.name, type: columnTransfer(c).duckType }));
+    } finally {
+      await closeSession(client);
+    }
+  }
+
   /** `sluice check`: connects, finds the table (or describes the query) and reports its size. */
   async check(_ctx: Pick<SourceContext, "configDir" | "log" | "dataDir">): Promise<string> {
     const url = parsePostgresUrl(this.config.url, COMPONENT);
