@@ -1,13 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/plan/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
-
-const DUCKDB = pathToFileURL(createRequire(import.meta.url).resolve("@duckdb/node-api")).href;
+import { holdWarehouse as holdOpen, release } from "./support/warehouse-holder.js";
 
 const yaml = (onError: "warn" | "fail") => `version: 1
 data_dir: ./data
@@ -31,35 +26,10 @@ afterEach(() => {
   for (const h of holders.splice(0)) h.kill("SIGKILL");
 });
 
-/** Another process (a user's DuckDB session) that opens the warehouse read-write and keeps it open. */
 async function holdWarehouse(dir: string): Promise<ChildProcess> {
-  const warehouse = join(dir, "data", "duckdb", "analytics.duckdb");
-  mkdirSync(join(dir, "data", "duckdb"), { recursive: true });
-  const script = join(dir, "hold.mjs");
-  writeFileSync(
-    script,
-    `import { DuckDBInstance } from ${JSON.stringify(DUCKDB)};
-const db = await DuckDBInstance.create(${JSON.stringify(warehouse)});
-await db.connect();
-process.stdout.write("ready\\n");
-setInterval(() => {}, 1000);
-`,
-  );
-  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = await holdOpen(dir);
   holders.push(child);
-  await new Promise<void>((ready, fail) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      if (d.toString().includes("ready")) ready();
-    });
-    child.on("exit", (code) => fail(new Error(`lock holder exited with ${code}`)));
-  });
   return child;
-}
-
-async function release(child: ChildProcess): Promise<void> {
-  const exited = new Promise((done) => child.once("exit", done));
-  child.kill("SIGTERM");
-  await exited;
 }
 
 describe("duckdb sink when another process holds the warehouse", () => {

@@ -1,10 +1,12 @@
-import { writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../src/plan/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
 import { duckQuery } from "./support/duckdb.js";
 import { sql, type TestPostgres, type TestSchema, testPostgres, testSchema } from "./support/postgres.js";
+import { holdWarehouse, release } from "./support/warehouse-holder.js";
 
 /**
  * Exactly once per sink (SPEC section 8), attacked for real: incremental PostgreSQL runs stopped at
@@ -42,7 +44,7 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-function config(table: string, dedup: string): string {
+function config(table: string, dedup: string, onError: "warn" | "fail" = "fail"): string {
   return `version: 1
 data_dir: ./data
 pipelines:
@@ -59,7 +61,7 @@ pipelines:
     sinks:
       - { type: parquet, path: raw/events }
       - { type: parquet, path: lake/events, layout: partitioned, time_column: updated }
-      - { type: duckdb, schema: research, table: events, mode: table, on_error: fail }
+      - { type: duckdb, schema: research, table: events, mode: table, on_error: ${onError} }
 `;
 }
 
@@ -178,5 +180,65 @@ pipelines:
     expect(Number(n!.n)).toBe(300000);
     const runs = JSON.parse((await runCli(["runs", "events", "--json"], { cwd: dir })).stdout) as RunRecord[];
     expect(runs.map((r) => r.run_id)).toEqual([winner.run_id]);
+  });
+});
+
+describe("a locked warehouse during an incremental run", () => {
+  const holders: ChildProcess[] = [];
+  afterEach(() => {
+    for (const h of holders.splice(0)) h.kill("SIGKILL");
+  });
+
+  it("on_error warn: the lake takes the batch, the sinks disagree and the batch stays pending; the next run repairs the warehouse", async () => {
+    const table = "events_locked_warn";
+    await sql(
+      pg.url,
+      `CREATE TABLE "${schema.name}".${table} (id text PRIMARY KEY, v integer NOT NULL, updated timestamptz NOT NULL)`,
+    );
+    const dir = projectDir(config(table, "{ strategy: none }", "warn"));
+    await produce(table, 6, 0, false);
+    expect((await runUntilSuccess(dir)).sinks_disagree).toBeUndefined();
+
+    await produce(table, 6, 1, false);
+    const holder = await holdWarehouse(dir);
+    holders.push(holder);
+    const locked = await runUntilSuccess(dir);
+    expect(locked.sinks_disagree).toEqual({ batch_id: locked.batch_id, missing: ["duckdb:research.events"] });
+    const state = JSON.parse(readFileSync(join(dir, "data", "state", "events.json"), "utf8"));
+    expect(state.pending).toMatchObject({ batch_id: locked.batch_id, run_id: locked.run_id });
+    await release(holder);
+
+    const repaired = await runCli(["run", "--json"], { cwd: dir });
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const runs = JSON.parse((await runCli(["runs", "events", "--json"], { cwd: dir })).stdout) as RunRecord[];
+    const finishing = runs.find((r) => r.batch_id === locked.batch_id && r.run_id !== locked.run_id)!;
+    expect(finishing.commits?.map((c) => `${c.sink} ${c.status}`)).toEqual([
+      "parquet:raw/events held",
+      "parquet:lake/events held",
+      "duckdb:research.events written",
+    ]);
+    const want = await expected(table);
+    for (const [sink, got] of Object.entries(await sinkRows(dir))) expect(got, sink).toEqual(want);
+  });
+
+  it("on_error fail: retries exhausted on the lock, then a rerun: each row once in every sink", async () => {
+    const table = "events_locked_fail";
+    await sql(
+      pg.url,
+      `CREATE TABLE "${schema.name}".${table} (id text PRIMARY KEY, v integer NOT NULL, updated timestamptz NOT NULL)`,
+    );
+    const dir = projectDir(config(table, "{ strategy: bronze_append, key: [id] }", "fail"));
+    await produce(table, 6, 0, false);
+    await runUntilSuccess(dir);
+    await produce(table, 6, 1, false);
+    const holder = await holdWarehouse(dir);
+    holders.push(holder);
+    const locked = await runCli(["run", "--json"], { cwd: dir });
+    expect(locked.code).toBe(1);
+    expect((JSON.parse(locked.stdout) as RunRecord).attempts).toBe(2);
+    await release(holder);
+    await runUntilSuccess(dir);
+    const want = await expected(table);
+    for (const [sink, got] of Object.entries(await sinkRows(dir))) expect(got, sink).toEqual(want);
   });
 });

@@ -182,17 +182,15 @@ export class PostgresSource implements Source {
         detail = "first incremental run: all rows";
       }
       // Finishing an interrupted batch: no further than where it ended the first time it was read.
-      const until = ctx.until
-        ? readWatermark(
-            ctx.until,
-            cursor!.name,
-            key.map((k) => k.name),
-          )
-        : undefined;
-      if (until) {
-        filters.push(untilFilter(cursor!, key, until));
-        detail += `, up to "${cursor!.name}" = ${until.cursor} (finishing an interrupted batch)`;
-      }
+      const until =
+        ctx.until &&
+        readWatermark(
+          ctx.until,
+          cursor!.name,
+          key.map((k) => k.name),
+        );
+      if (until) filters.push(untilFilter(cursor!, key, until));
+      if (until) detail += `, up to "${cursor!.name}" = ${until.cursor} (finishing an interrupted batch)`;
       if (key.length === 0 && !lookback) {
         ctx.log.warn(
           `${target.label} has no primary key and \`key\` is not set: rows sharing the last cursor value are re-read each run (dedup absorbs them)`,
@@ -207,12 +205,8 @@ export class PostgresSource implements Source {
   async columns(_ctx: Pick<SourceContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]> {
     const url = parsePostgresUrl(this.config.url, COMPONENT);
     const client = await openSession(url);
-    try {
-      const target = await this.resolveTarget(client, url);
-      return target.columns.map((c) => ({ name: c.name, type: columnTransfer(c).duckType }));
-    } finally {
-      await closeSession(client);
-    }
+    const target = await this.resolveTarget(client, url).finally(() => closeSession(client));
+    return target.columns.map((c) => ({ name: c.name, type: columnTransfer(c).duckType }));
   }
 
   /** `sluice check`: connects, finds the table (or describes the query) and reports its size. */
