@@ -90,40 +90,16 @@ async function runOnce(
   if (orphans.length)
     log.info(`removed the quarantine files of ${orphans.length} run(s) that died before their record`);
   const previous = ledger.lastSucceeded(plan.pipeline);
-  const timed: StageTimer = async (stage, fn) => {
-    const t0 = performance.now();
-    progress.begin(stage);
-    try {
-      const result = await fn();
-      failpoint(`after:${stage}`);
-      return result;
-    } finally {
-      record.durations_ms[stage] = (record.durations_ms[stage] ?? 0) + Math.round(performance.now() - t0);
-    }
-  };
-  const attempts = async () => {
-    await pRetry(
-      (attempt) => {
-        Object.assign(record, { attempts: attempt, durations_ms: {}, warnings: [], outputs: [] });
-        delete record.state;
-        delete record.sinks_disagree;
-        return runAttempt({ loaded, plan, options, log, stateStore, timed, previous, attempt, progress }, record);
-      },
-      {
-        retries: Math.max(plan.config.retries.attempts - 1, 0),
-        minTimeout: plan.config.retries.backoff_seconds * 1000,
-        factor: 2,
-        randomize: true,
-        shouldRetry: ({ error }) => error instanceof SluiceError && error.transient,
-        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-          if (retriesLeft > 0 && error instanceof SluiceError && error.transient) {
-            log.warn(`attempt ${attemptNumber} failed (${redactSecrets(error.message)}); retrying`);
-          }
-        },
-      },
-    );
-    record.status = "succeeded";
-  };
+  const timed = stageTimer(record, progress);
+  const attempts = () =>
+    withRetries(plan, log, (attempt) => {
+      Object.assign(record, { attempts: attempt, durations_ms: {}, warnings: [], outputs: [] });
+      delete record.state;
+      delete record.sinks_disagree;
+      return runAttempt({ loaded, plan, options, log, stateStore, timed, previous, attempt, progress }, record);
+    }).then(() => {
+      record.status = "succeeded";
+    });
   let usage: SluiceError | undefined;
   try {
     await attempts();
@@ -146,6 +122,37 @@ async function runOnce(
   failpoint("after:record");
   if (record.status === "succeeded" && record.state) stateStore.commit(plan.pipeline, record.state);
   return record;
+}
+
+/** Times each stage into the record (summed over calls) and stops at the failpoint after it. */
+function stageTimer(record: RunRecord, progress: Progress): StageTimer {
+  return async (stage, fn) => {
+    const t0 = performance.now();
+    progress.begin(stage);
+    try {
+      const result = await fn();
+      failpoint(`after:${stage}`);
+      return result;
+    } finally {
+      record.durations_ms[stage] = (record.durations_ms[stage] ?? 0) + Math.round(performance.now() - t0);
+    }
+  };
+}
+
+/** Runs `attempt` until it succeeds, retrying transient SluiceErrors with exponential backoff and jitter. */
+function withRetries(plan: BatchPlan, log: Logger, attempt: (n: number) => Promise<void>): Promise<void> {
+  return pRetry(attempt, {
+    retries: Math.max(plan.config.retries.attempts - 1, 0),
+    minTimeout: plan.config.retries.backoff_seconds * 1000,
+    factor: 2,
+    randomize: true,
+    shouldRetry: ({ error }) => error instanceof SluiceError && error.transient,
+    onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+      if (retriesLeft > 0 && error instanceof SluiceError && error.transient) {
+        log.warn(`attempt ${attemptNumber} failed (${redactSecrets(error.message)}); retrying`);
+      }
+    },
+  });
 }
 
 function newRecord(plan: BatchPlan, runId: string, startedAt: Date, options: RunPipelineOptions): RunRecord {
