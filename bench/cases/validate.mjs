@@ -65,6 +65,7 @@ function context(engine, dataDir) {
     contract,
     engine,
     dataDir,
+    scratchDir: join(dataDir, ".tmp", "bench_validate"),
     configDir: dataDir,
     warehousePath: join(dataDir, "w.duckdb"),
     startedAt: new Date(),
