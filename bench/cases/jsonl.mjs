@@ -118,25 +118,34 @@ export function timed(args, cwd) {
   return { seconds, stdout: r.stdout };
 }
 
+/**
+ * Prepares `dir` with `config` and the reference script, then runs the reference and `sluice run`
+ * alternately ROUNDS times, each as a fresh process: the best time of each and the last run record.
+ */
+export function alternate(dir, config, referenceScript) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "sluice.yaml"), config);
+  writeFileSync(join(dir, "reference.mjs"), referenceScript);
+  let best = Infinity;
+  let bestRef = Infinity;
+  let record;
+  for (let round = 0; round < ROUNDS; round++) {
+    bestRef = Math.min(bestRef, timed([join(dir, "reference.mjs")], root).seconds);
+    rmSync(join(dir, "data"), { recursive: true, force: true });
+    const run = timed([cli, "run", "-c", join(dir, "sluice.yaml"), "--json"], dir);
+    best = Math.min(best, run.seconds);
+    record = JSON.parse(run.stdout);
+  }
+  return { best, bestRef, record };
+}
+
 export default {
   name: "1M-row JSONL -> contract -> Parquet",
   target: "<= 1.5x reference",
   async run() {
     const input_from = await ensureInput();
-    rmSync(work, { recursive: true, force: true });
-    mkdirSync(work, { recursive: true });
-    writeFileSync(join(work, "sluice.yaml"), config);
-    writeFileSync(join(work, "reference.mjs"), reference);
-    let best = Infinity;
-    let bestRef = Infinity;
-    let record;
-    for (let round = 0; round < ROUNDS; round++) {
-      bestRef = Math.min(bestRef, timed([join(work, "reference.mjs")], root).seconds);
-      rmSync(join(work, "data"), { recursive: true, force: true });
-      const run = timed([cli, "run", "-c", join(work, "sluice.yaml"), "--json"], work);
-      best = Math.min(best, run.seconds);
-      record = JSON.parse(run.stdout);
-    }
+    const { best, bestRef, record } = alternate(work, config, reference);
     const rows = record.rows;
     if (record.status !== "succeeded" || rows.extracted !== ROWS || rows.valid + rows.quarantined !== ROWS) {
       throw new Error(`unexpected run record: ${JSON.stringify({ status: record.status, rows, error: record.error })}`);
