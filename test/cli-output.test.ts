@@ -56,8 +56,8 @@ describe("sluice runs and check output", () => {
     const r = await runCli(["runs"], { cwd: dir });
     expect(r.code).toBe(0);
     const [header, row] = r.stdout.split("\n");
-    expect(header).toMatch(/^run_id\s+pipeline\s+status\s+rows\s+duration$/);
-    expect(row).toMatch(/^\S+\s+events\s+succeeded\s+1\s+\d+\.\ds$/);
+    expect(header).toMatch(/^run_id\s+pipeline\s+status\s+written\s+dataset\s+duration$/);
+    expect(row).toMatch(/^\S+\s+events\s+succeeded\s+1\s+1\s+\d+\.\ds$/);
 
     const unknown = await runCli(["runs", "evnts"], { cwd: dir });
     expect(unknown.code).toBe(2);

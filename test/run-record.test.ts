@@ -47,6 +47,8 @@ pipelines:
     });
     expect(again.record.metrics.row_count_delta).toBe(0);
     expect(again.record.alerts).toEqual([]);
+    const listed = (await runCli(["runs", "events"], { cwd: dir })).stdout.trim().split("\n");
+    expect(listed.at(-1)).toMatch(new RegExp(`^${again.record.run_id}\\s+events\\s+succeeded\\s+0\\s+20\\s`));
 
     // One key changed, one new: the record says so, and the dataset grew by one.
     const next = [...base.slice(1), ["k0", 100, "2026-01-02T00:00:00Z"], ["k99", 1, "2026-01-02T00:00:00Z"]] as [

@@ -71,10 +71,12 @@ function formatRuns(records: readonly RunRecord[]): string {
     r.pipeline,
     r.status,
     String(r.rows.written),
+    r.rows.dataset == null ? "-" : String(r.rows.dataset),
     `${((Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000).toFixed(1)}s`,
   ]);
-  const header = ["run_id", "pipeline", "status", "rows", "duration"];
-  const right = [false, false, false, true, true];
+  // `written`: rows this run's batch put in; `dataset`: rows the dataset holds after it.
+  const header = ["run_id", "pipeline", "status", "written", "dataset", "duration"];
+  const right = [false, false, false, true, true, true];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells
