@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { deltaScanSql, readDeltaSnapshot } from "../src/lake/delta/index.js";
 import type { RunRecord } from "../src/plan/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
 import { duckQuery } from "./support/duckdb.js";
@@ -87,7 +88,7 @@ async function produce(table: string, n: number, round: number, update: boolean)
 }
 
 /** Rows each sink holds: total, distinct ids, and the ids with their v. */
-async function sinkRows(dir: string): Promise<Record<string, { n: number; ids: number; sum: number }>> {
+async function sinkRows(dir: string, hive = true): Promise<Record<string, { n: number; ids: number; sum: number }>> {
   const data = join(dir, "data");
   const one = async (from: string, before = "") => {
     const [r] = await duckQuery<{ n: bigint; ids: bigint; sum: bigint | null }>(
@@ -97,7 +98,9 @@ async function sinkRows(dir: string): Promise<Record<string, { n: number; ids: n
   };
   return {
     snapshot: await one(`'${data}/raw/events/events_latest.parquet'`),
-    partitioned: await one(`read_parquet('${data}/lake/events/**/*.parquet', hive_partitioning = true)`),
+    ...(hive
+      ? { partitioned: await one(`read_parquet('${data}/lake/events/**/*.parquet', hive_partitioning = true)`) }
+      : {}),
     warehouse: await one(`w.research.events`, `ATTACH '${data}/duckdb/analytics.duckdb' AS w (READ_ONLY); `),
   };
 }
@@ -240,5 +243,40 @@ describe("a locked warehouse during an incremental run", () => {
     await runUntilSuccess(dir);
     const want = await expected(table);
     for (const [sink, got] of Object.entries(await sinkRows(dir))) expect(got, sink).toEqual(want);
+  });
+});
+
+describe("exactly once into a Delta table (format: delta), interrupted, then rerun", () => {
+  it("the table holds each source row once; a retried batch is held by its txn", async () => {
+    const table = "events_delta";
+    await sql(
+      pg.url,
+      `CREATE TABLE "${schema.name}".${table} (id text PRIMARY KEY, v integer NOT NULL, updated timestamptz NOT NULL)`,
+    );
+    const dir = projectDir(
+      config(table, "{ strategy: none }").replace(
+        "{ type: parquet, path: lake/events, layout: partitioned, time_column: updated }",
+        "{ type: parquet, path: lake/events, layout: partitioned, format: delta, time_column: updated }",
+      ),
+    );
+    const points = ["after:intent", "after:sink:0", "after:sink:1", "after:write", "after:record"];
+    for (const [round, point] of points.entries()) {
+      await produce(table, 6, round, false);
+      const action = ACTIONS[round % ACTIONS.length]!;
+      const broken = await runCli(["run", "--json"], { cwd: dir, env: { SLUICE_FAILPOINTS: `${point}=${action}` } });
+      expect(broken.code, `${point}=${action}`).not.toBe(0);
+      await runUntilSuccess(dir);
+      const want = await expected(table);
+      const root = join(dir, "data", "lake", "events");
+      const [got] = await duckQuery<{ n: bigint; ids: bigint; sum: bigint | null }>(
+        `SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(v)::BIGINT AS sum FROM ${deltaScanSql(await readDeltaSnapshot(root))}`,
+      );
+      expect({ n: Number(got!.n), ids: Number(got!.ids), sum: Number(got!.sum ?? 0) }, `${point}=${action}`).toEqual(
+        want,
+      );
+      const held = await sinkRows(dir, false);
+      expect(held.snapshot, point).toEqual(want);
+      expect(held.warehouse, point).toEqual(want);
+    }
   });
 });

@@ -6,6 +6,7 @@ import { type Document, isMap, isPair, isScalar, LineCounter, parse, parseDocume
 import { ConfigError } from "../errors.js";
 import { applySetsToObject, type ConfigSet, parseSets, setAt } from "./config-sets.js";
 import { describeIssue, formatPath, type Locate } from "./describe-issue.js";
+import { lakeProblems } from "./lake-checks.js";
 import { pathProblems } from "./path-checks.js";
 import { configSpec, type SluiceConfig } from "./spec.js";
 import { suggest } from "./suggest.js";
@@ -132,7 +133,7 @@ function finish(value: unknown, path: string, where: Locate): LoadedConfig {
     throw new ConfigError(lines.join("\n"), "see `sluice schema` for every key, or the README's config section");
   }
   const config = result.data;
-  const problems = [...semanticChecks(config), ...pathProblems(config)].map(
+  const problems = [...semanticChecks(config), ...pathProblems(config), ...lakeProblems(config)].map(
     ({ at, message }) => `${where(at)}: ${message}`,
   );
   if (problems.length) throw new ConfigError(problems.join("\n"));

@@ -221,6 +221,12 @@ export const parquetSinkSpec = z.strictObject({
   path: z.string().describe("Directory under data_dir, e.g. raw/behavioral_events."),
   dataset: z.string().optional().describe("File name stem; default: the last segment of `path`."),
   layout: z.enum(["snapshot", "partitioned"]).default("snapshot"),
+  format: z
+    .enum(["parquet", "delta"])
+    .default("parquet")
+    .describe(
+      "partitioned layout: plain Hive folders (parquet), or a Delta Lake table with a transaction log (delta).",
+    ),
   partition_by: columnListSpec
     .optional()
     .describe("partitioned layout: columns, or event_date/event_hour derived from `time_column`."),

@@ -37,6 +37,8 @@ export interface SinkOutput {
   readonly warning?: string;
   /** Absolute paths of the Parquet files this output consists of (for views over them). */
   readonly files?: readonly string[];
+  /** A FROM-expression reading exactly this output's rows (a Delta table's version just committed). */
+  readonly scan?: string;
 }
 
 /** How the batch relates to what the target already holds. */

@@ -42,7 +42,7 @@ export class DuckdbSink implements Sink {
     previous: readonly SinkOutput[],
   ): Promise<SinkOutput> {
     const file = this.warehouseFile(ctx);
-    const files = this.config.mode === "view" ? this.parquetFiles(previous) : [];
+    const files = this.config.mode === "view" ? this.parquetFiles(previous) : {};
     const order = this.config.mode === "table" ? await this.checkColumns(ctx, relation) : "";
     const rows = await ctx.engine.count(relation);
     let held = false;
@@ -119,12 +119,18 @@ export class DuckdbSink implements Sink {
     }
   }
 
-  private async syncView(ctx: SinkContext, alias: string, relation: string, files: readonly string[]): Promise<void> {
+  private async syncView(
+    ctx: SinkContext,
+    alias: string,
+    relation: string,
+    { files = [], scan: given }: Pick<SinkOutput, "files" | "scan">,
+  ): Promise<void> {
     const name = qualified(alias, this.config.schema, this.config.table);
     if ((await entryKind(ctx, alias, this.config.schema, this.config.table)) === "table") {
       await ctx.engine.run(`DROP TABLE ${name}`, "sync");
     }
-    const scan = await parquetScan(ctx.engine, files, { withDerived: true });
+    // A Delta table names the files of the version just committed; a Hive tree or snapshot, its files.
+    const scan = given ?? (await parquetScan(ctx.engine, files, { withDerived: true }));
     // A partitioned dataset with no file yet: an empty view with the batch's columns.
     const body = scan ? `SELECT * FROM ${scan}` : await emptySelect(ctx, relation);
     await ctx.engine.run(`CREATE OR REPLACE VIEW ${name} AS ${body}`, "sync");
@@ -167,15 +173,15 @@ export class DuckdbSink implements Sink {
   }
 
   /** The files of the nearest parquet sink before this one; a ConfigError when there is none. */
-  private parquetFiles(previous: readonly SinkOutput[]): readonly string[] {
-    const out = [...previous].reverse().find((o) => o.sink.startsWith("parquet:") && o.files?.length);
-    if (!out?.files) {
+  private parquetFiles(previous: readonly SinkOutput[]): Pick<SinkOutput, "files" | "scan"> {
+    const out = [...previous].reverse().find((o) => o.sink.startsWith("parquet:") && (o.files?.length || o.scan));
+    if (!out) {
       throw new ConfigError(
         `duckdb sink ${this.target}: mode \`view\` needs a parquet sink listed before it in \`sinks\``,
         "add a `type: parquet` sink before this one, or set `mode: table` to copy the rows into the warehouse",
       );
     }
-    return out.files;
+    return out;
   }
 
   /**

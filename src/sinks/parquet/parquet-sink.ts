@@ -5,8 +5,9 @@ import type { Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
 import { batchesOf } from "./batch-metadata.js";
 import { hiveGlob, parquetScan } from "./parquet-scan.js";
 import { VersionedDir } from "./versioned-dir.js";
+import { deltaHolds, writeDelta } from "./write-delta.js";
 import { partitionedHolds, writePartitioned } from "./write-partitioned.js";
-import { latestName, writeSnapshot } from "./write-snapshot.js";
+import { type LayoutResult, latestName, writeSnapshot } from "./write-snapshot.js";
 
 /**
  * Writes the batch as Parquet under `<data_dir>/<path>` (SPEC section 8):
@@ -32,10 +33,12 @@ export class ParquetSink implements Sink {
 
   async write(ctx: SinkContext, relation: string, intent: WriteIntent): Promise<SinkOutput> {
     const root = this.root(ctx);
-    const result =
+    const result: LayoutResult & { scan?: string } =
       this.config.layout === "snapshot"
         ? await writeSnapshot(ctx, relation, intent, this.config, root, this.dataset)
-        : await writePartitioned(ctx, relation, intent, this.config, root);
+        : this.config.format === "delta"
+          ? await writeDelta(ctx, relation, intent, this.config, root)
+          : await writePartitioned(ctx, relation, intent, this.config, root);
     return {
       sink: this.name,
       path: relative(ctx.dataDir, result.written).split(sep).join("/"),
@@ -43,12 +46,14 @@ export class ParquetSink implements Sink {
       bytes: result.bytes,
       status: result.held ? "held" : "written",
       files: result.files,
+      ...(result.scan ? { scan: result.scan } : {}),
     };
   }
 
   /** Snapshot: `latest` lists the batch in its metadata; partitioned: a part file of the batch is published. */
   async holds(ctx: SinkContext, batchId: string): Promise<boolean> {
     const root = this.root(ctx);
+    if (this.config.format === "delta") return deltaHolds(root, batchId, ctx.engine);
     if (this.config.layout === "partitioned") return partitionedHolds(root, batchId);
     const latest = join(root, latestName(this.dataset));
     return existsSync(latest) && (await batchesOf(ctx.engine, latest)).includes(batchId);
