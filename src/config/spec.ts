@@ -98,7 +98,12 @@ export const generateSourceSpec = z.strictObject({
 export const fileSourceSpec = z.strictObject({
   type: z.literal("file"),
   path: z.union([z.string(), z.array(z.string())]).describe("Local path or glob (relative to the config file)."),
-  format: z.enum(["jsonl", "csv", "parquet"]).optional().describe("Overrides the format read from the extension."),
+  format: z
+    .enum(["jsonl", "csv", "parquet", "delta"])
+    .optional()
+    .describe("Overrides the format read from the extension; `delta`: `path` is a Delta Lake table's folder."),
+  version: z.number().int().min(0).optional().describe("format delta: read the table as of this version."),
+  timestamp: z.string().optional().describe("format delta: read the table as of this instant (ISO 8601)."),
   header: z.boolean().default(true).describe("CSV: first line is a header."),
   delimiter: z.string().default(",").describe("CSV field delimiter."),
   quote: z.string().default('"').describe("CSV quote character."),

@@ -4,6 +4,7 @@ import { literal } from "../../engine/sql.js";
 import type { ExtractResult, Source, SourceContext } from "../source.js";
 import type { FileBatch } from "./file-batch.js";
 import { readCsv } from "./read-csv.js";
+import { deltaColumns, deltaSnapshotOf, readDeltaTable } from "./read-delta-table.js";
 import { readJsonl } from "./read-jsonl.js";
 import { readParquet } from "./read-parquet.js";
 import { isGlob, type ResolvedFiles, resolveFiles } from "./resolve-files.js";
@@ -23,6 +24,7 @@ export class FileSource implements Source {
   constructor(private readonly config: FileSourceConfig) {}
 
   async extract(ctx: SourceContext): Promise<ExtractResult> {
+    if (this.config.format === "delta") return readDeltaTable(ctx, this.config);
     const resolved = await resolveFiles(this.config, ctx.configDir, ctx.engine);
     const started = performance.now();
     const batch = await this.read(ctx, resolved);
@@ -47,6 +49,10 @@ export class FileSource implements Source {
   async check(ctx: Pick<SourceContext, "configDir">): Promise<string> {
     const engine = await Engine.open();
     try {
+      if (this.config.format === "delta") {
+        const snapshot = await deltaSnapshotOf(this.config, ctx.configDir, engine);
+        return `delta table ${String(this.config.path)}: version ${snapshot.version}, ${snapshot.files.length} files`;
+      }
       const resolved = await resolveFiles(this.config, ctx.configDir, engine);
       const total = resolved.files.reduce((n, f) => n + f.bytes, 0);
       const summary = `${describe(resolved)} (${resolved.format}, ${formatBytes(total)})`;
@@ -61,6 +67,7 @@ export class FileSource implements Source {
 
   /** The files' columns as DuckDB's reader detects them (all files, by name). */
   async columns(ctx: Pick<SourceContext, "configDir" | "engine">): Promise<{ name: string; type: string }[]> {
+    if (this.config.format === "delta") return deltaColumns(this.config, ctx.configDir, ctx.engine);
     const resolved = await resolveFiles(this.config, ctx.configDir, ctx.engine);
     const paths = `[${resolved.files.map((f) => literal(f.path)).join(", ")}]`;
     const c = this.config;

@@ -109,7 +109,8 @@ function displayName(path: string, configDir: string): string {
 }
 
 function formatOf(config: FileSourceConfig, files: readonly InputFile[]): FileFormat {
-  if (config.format) return config.format;
+  // A Delta table is read by its log (read-delta-table.ts), never resolved as files.
+  if (config.format && config.format !== "delta") return config.format;
   const byFormat = new Map<FileFormat | undefined, string[]>();
   for (const f of files) {
     const fmt = EXTENSIONS[extname(f.path).toLowerCase()];
