@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readDeltaSnapshot } from "../src/lake/delta/index.js";
+import { Engine } from "../src/engine/engine.js";
+import { appendToDelta, deltaScanSql, readDeltaSnapshot } from "../src/lake/delta/index.js";
 import type { RunRecord } from "../src/plan/run-record.js";
 import { projectDir, runCli } from "./support/cli.js";
+import { duckQuery } from "./support/duckdb.js";
 
 const yaml = (rows: number, dedup = "{ strategy: none }") => `version: 1
 data_dir: ./data
@@ -63,5 +65,34 @@ describe("parquet sink, format: delta", () => {
     expect(r.stderr).toMatch(
       /sluice\.yaml:\d+:\d+: .*dedup `merge` into a `format: delta` sink is not available in this version/,
     );
+  });
+
+  it("sluice compact merges a table's small files per partition, rows unchanged, under the pipeline's lock", async () => {
+    const dir = projectDir(yaml(10));
+    const root = join(dir, "data", "lake", "events");
+    const engine = await Engine.open();
+    try {
+      for (let i = 0; i < 12; i++) {
+        await engine.run(
+          `CREATE OR REPLACE TABLE b AS SELECT ${i * 5} + r AS id, DATE '2026-01-01' + (r % 2)::INTEGER AS event_date FROM range(5) t(r)`,
+        );
+        await appendToDelta(engine, root, "b", { partitionColumns: ["event_date"] });
+      }
+    } finally {
+      engine.close();
+    }
+    const r = await runCli(["compact", "events", "--json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { sink: "parquet:lake/events", version: 12, partitions: 2, filesRemoved: 24, filesAdded: 2 },
+    ]);
+    const snapshot = await readDeltaSnapshot(root);
+    expect(snapshot.files).toHaveLength(2);
+    const [row] = await duckQuery<{ n: bigint; ids: bigint }>(
+      `SELECT count(*) AS n, count(DISTINCT id) AS ids FROM ${deltaScanSql(snapshot)}`,
+    );
+    expect(row).toEqual({ n: 60n, ids: 60n });
+    const again = await runCli(["compact", "events"], { cwd: dir });
+    expect(again.stdout).toContain("lake/events: nothing to compact (version 12)");
   });
 });

@@ -17,6 +17,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   quarantine: "./commands/quarantine.js",
   replay: "./commands/replay.js",
   check: "./commands/check.js",
+  compact: "./commands/compact.js",
   schema: "./commands/schema.js",
 };
 

@@ -9,6 +9,7 @@ export {
   type DeltaCommitResult,
   ENGINE_INFO,
 } from "./commit-delta.js";
+export { type CompactResult, compactDelta, isDeltaTable } from "./compact-delta.js";
 export type { DeltaAction, DeltaAddAction, DeltaProtocol } from "./delta-actions.js";
 export { createDeltaView, type DeltaScanOptions, deltaScanSql } from "./delta-scan-sql.js";
 export { deltaSchemaFromColumns } from "./delta-schema-from-columns.js";
