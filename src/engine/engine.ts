@@ -43,6 +43,10 @@ export class Engine {
     const connection = await instance.connect();
     // Timestamps are compared and written in UTC whatever the machine zone.
     await connection.run("SET TimeZone = 'UTC'");
+    // A batch's files are read once or twice within the batch (the OS cache serves that); DuckDB's
+    // cache of file contents would keep every batch's files in memory for the session's life
+    // (measured: +13 % RSS over 1,000 batches, flat without it).
+    await connection.run("SET enable_external_file_cache = false");
     return new Engine(instance, connection, options.onQuery);
   }
 
