@@ -67,7 +67,7 @@ describe("parquet sink, format: delta", () => {
     );
   });
 
-  it("sluice compact merges a table's small files per partition, rows unchanged, under the pipeline's lock", async () => {
+  it("sluice compact merges a table's small files per partition, rows unchanged; sluice vacuum deletes what no retained version needs", async () => {
     const dir = projectDir(yaml(10));
     const root = join(dir, "data", "lake", "events");
     const engine = await Engine.open();
@@ -94,5 +94,16 @@ describe("parquet sink, format: delta", () => {
     expect(row).toEqual({ n: 60n, ids: 60n });
     const again = await runCli(["compact", "events"], { cwd: dir });
     expect(again.stdout).toContain("lake/events: nothing to compact (version 12)");
+
+    // The compacted-away files stay for time travel until vacuum's retention says otherwise.
+    const keep = await runCli(["vacuum", "events", "--json"], { cwd: dir });
+    expect(JSON.parse(keep.stdout)).toMatchObject([{ sink: "parquet:lake/events", version: 12, deleted: [] }]);
+    const gone = await runCli(["vacuum", "events", "--retention-hours", "0"], { cwd: dir });
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stdout).toContain("lake/events: deleted 24 files (version 12)");
+    const [left] = await duckQuery<{ n: bigint }>(
+      `SELECT count(*) AS n FROM ${deltaScanSql(await readDeltaSnapshot(root))}`,
+    );
+    expect(left).toEqual({ n: 60n });
   });
 });

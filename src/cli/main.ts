@@ -18,6 +18,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   replay: "./commands/replay.js",
   check: "./commands/check.js",
   compact: "./commands/compact.js",
+  vacuum: "./commands/vacuum.js",
   schema: "./commands/schema.js",
 };
 

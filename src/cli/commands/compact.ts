@@ -1,12 +1,8 @@
-import { resolve } from "node:path";
 import type { Command } from "commander";
-import { Engine } from "../../engine/engine.js";
 import { ConfigError } from "../../errors.js";
 import { compactDelta } from "../../lake/delta/index.js";
-import { PipelineLock } from "../../runner/pipeline-lock.js";
-import { newRunId } from "../../runner/run-id.js";
 import { action } from "../action.js";
-import { loadFromFlags } from "../load.js";
+import { forEachDeltaTable } from "../delta-tables.js";
 import { plural } from "../plural.js";
 
 interface CompactFlags {
@@ -28,47 +24,23 @@ export function register(program: Command): void {
     .addHelpText("after", "\nExamples:\n  sluice compact events\n  sluice compact events --min-files 10 --json")
     .action(
       action(async (pipeline: string, flags: CompactFlags) => {
-        const loaded = await loadFromFlags(flags);
-        const p = loaded.config.pipelines[pipeline];
-        if (!p) throw new ConfigError(`no pipeline named \`${pipeline}\` in ${loaded.path}`);
-        const tables = p.sinks.filter((s) => s.type === "parquet" && s.format === "delta");
-        if (tables.length === 0) {
-          throw new ConfigError(
-            `pipeline \`${pipeline}\` has no Delta table to compact`,
-            "compact works on parquet sinks with `format: delta`",
-          );
-        }
         const minFiles = Number(flags.minFiles);
-        if (!Number.isInteger(minFiles) || minFiles < 2)
+        if (!Number.isInteger(minFiles) || minFiles < 2) {
           throw new ConfigError(`--min-files ${flags.minFiles}: expected a whole number >= 2`);
-        const runId = newRunId();
-        // The pipeline's lock: compaction never races a run's replace of the same files.
-        const lock = PipelineLock.acquire(loaded.dataDir, pipeline, {
-          run_id: runId,
-          started_at: new Date().toISOString(),
-          driver: "compact",
-        });
-        const engine = await Engine.open();
-        try {
-          const results = [];
-          for (const sink of tables) {
-            if (sink.type !== "parquet") continue;
-            const result = await compactDelta(engine, resolve(loaded.dataDir, sink.path), { minFiles, runId });
-            results.push({ sink: `parquet:${sink.path}`, ...result });
-            if (!flags.json) {
-              process.stdout.write(
-                result.filesRemoved === 0
-                  ? `${sink.path}: nothing to compact (version ${result.version})\n`
-                  : `${sink.path}: ${plural(result.filesRemoved, "file")} in ${plural(result.partitions, "partition")} -> ${plural(result.filesAdded, "file")} (version ${result.version})\n`,
-              );
-            }
-          }
-          if (flags.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-          return 0;
-        } finally {
-          engine.close();
-          lock.release();
         }
+        const results = await forEachDeltaTable(pipeline, flags, "compact", async (engine, root, path, runId) => {
+          const result = await compactDelta(engine, root, { minFiles, runId });
+          if (!flags.json) {
+            process.stdout.write(
+              result.filesRemoved === 0
+                ? `${path}: nothing to compact (version ${result.version})\n`
+                : `${path}: ${plural(result.filesRemoved, "file")} in ${plural(result.partitions, "partition")} -> ${plural(result.filesAdded, "file")} (version ${result.version})\n`,
+            );
+          }
+          return { sink: `parquet:${path}`, ...result };
+        });
+        if (flags.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+        return 0;
       }),
     );
 }

@@ -17,5 +17,6 @@ export type { DeltaFile, DeltaMetadata, DeltaSnapshot } from "./delta-snapshot.j
 export type { DeltaField, DeltaSchema, DeltaType } from "./delta-types.js";
 export { deltaTypeName, duckdbType } from "./delta-types.js";
 export { type DeltaReadOptions, readDeltaSnapshot } from "./read-delta-snapshot.js";
+export { type VacuumResult, vacuumDelta } from "./vacuum-delta.js";
 export { checkpointPath, writeDeltaCheckpoint } from "./write-delta-checkpoint.js";
 export type { DeltaCompression } from "./write-delta-files.js";
