@@ -52,9 +52,20 @@ describe("parquet sink, format: delta", () => {
       { cwd: dir },
     );
     expect(JSON.parse(q.stdout)).toEqual([{ n: 2000, runs: 1, dated: true }]);
-    // As of version 0, the first run's rows: time travel by the log.
-    const v0 = await readDeltaSnapshot(root, { version: 0 });
-    expect(v0.files.length).toBeGreaterThan(0);
+    // As of version 0, the first run's rows: time travel by the log, in `sluice query`.
+    const v0 = await runCli(
+      [
+        "query",
+        "--delta",
+        "ev=data/lake/events@0",
+        "SELECT count(*) AS n, any_value(_run_id) AS run FROM ev",
+        "--format",
+        "json",
+      ],
+      { cwd: dir },
+    );
+    expect(v0.code, v0.stderr).toBe(0);
+    expect(JSON.parse(v0.stdout)).toEqual([{ n: 2000, run: first.record.run_id }]);
   });
 
   it("refuses what a Delta table cannot do yet, at the config's line", async () => {
