@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   check: "./commands/check.js",
   compact: "./commands/compact.js",
   vacuum: "./commands/vacuum.js",
+  expire: "./commands/expire.js",
   schema: "./commands/schema.js",
 };
 

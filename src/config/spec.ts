@@ -313,7 +313,13 @@ export const pipelineSpec = z
     after: z.array(z.string()).optional().describe("Run when these pipelines succeed."),
     retries: retriesSpec.default({ attempts: 3, backoff_seconds: 2 }),
     alerts: z.array(alertSpec).default([]),
-    retention_days: z.number().positive().optional(),
+    retention_days: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        "After each successful run: remove partitions (partitioned and Delta parquet sinks) dated before N days ago, and older snapshots.",
+      ),
   })
   .describe("source -> transforms -> contract -> dedup -> sinks.");
 

@@ -1,3 +1,4 @@
+import type { SinkRetention } from "../sinks/parquet/expire-parquet.js";
 import type { SinkOutput } from "../sinks/sink.js";
 
 export type RunStatus = "succeeded" | "failed" | "validation_failed";
@@ -71,6 +72,11 @@ export interface RunRecord {
   metrics: RunMetrics;
   alerts: FiredAlert[];
   warnings: string[];
+  /**
+   * `retention_days`: what was removed after the run committed, per parquet sink (set when the
+   * pipeline has retention and the run succeeded; a sink whose retention failed is a warning).
+   */
+  retention?: { days: number; now: string; sinks: SinkRetention[] };
   quarantine_path?: string;
   report_path?: string;
   state?: Record<string, unknown>;

@@ -10,6 +10,7 @@ import { failpoint } from "../util/failpoint.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { Progress } from "../util/progress.js";
 import { redactSecrets } from "../util/redact.js";
+import { retainAfterRun } from "./expire-retention.js";
 import { Ledger } from "./ledger.js";
 import { pendingBatch } from "./pending-batch.js";
 import { PipelineLock } from "./pipeline-lock.js";
@@ -46,8 +47,9 @@ export interface RunPipelineOptions extends RunOptions {
  *
  * A run: attempts with retries on transient errors (exponential backoff, jitter; each attempt a
  * fresh engine), then the run events (alerts, webhooks, ledger), then the state, which moves only
- * once the record that says every sink holds the batch is on disk. Never throws for a run failure
- * (the status says it): only for configuration errors and a pipeline that is already running.
+ * once the record that says every sink holds the batch is on disk, then `retention_days`
+ * (expire-retention.ts). Never throws for a run failure (the status says it): only for
+ * configuration errors and a pipeline that is already running.
  */
 export async function runPipeline(
   loaded: LoadedConfig,
@@ -121,6 +123,8 @@ async function runOnce(
   if (usage) throw usage;
   failpoint("after:record");
   if (record.status === "succeeded" && record.state) stateStore.commit(plan.pipeline, record.state);
+  // retention_days: after the commit; a failure is a warning in the record, never the run's failure.
+  await retainAfterRun(loaded.dataDir, plan.config, record, ledger, log);
   return record;
 }
 

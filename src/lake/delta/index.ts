@@ -1,4 +1,4 @@
-/** The Delta Lake table reader (log replay to a snapshot, a DuckDB relation over its files) and writer (append, replace, commits, checkpoints). */
+/** The Delta Lake table reader (log replay to a snapshot, a DuckDB relation over its files) and writer (append, replace, commits, checkpoints, retention). */
 
 export { appendToDelta, type DeltaWriteOptions, type DeltaWriteResult, replaceDelta } from "./append-to-delta.js";
 export { checkDeltaProtocol, SUPPORTED_READER_VERSION } from "./check-delta-protocol.js";
@@ -16,6 +16,12 @@ export { deltaSchemaFromColumns } from "./delta-schema-from-columns.js";
 export type { DeltaFile, DeltaMetadata, DeltaSnapshot } from "./delta-snapshot.js";
 export type { DeltaField, DeltaSchema, DeltaType } from "./delta-types.js";
 export { deltaTypeName, duckdbType } from "./delta-types.js";
+export {
+  datePartitionColumn,
+  type ExpireDeltaOptions,
+  type ExpireDeltaResult,
+  expireDeltaPartitions,
+} from "./expire-delta-partitions.js";
 export { type DeltaReadOptions, readDeltaSnapshot } from "./read-delta-snapshot.js";
 export { type VacuumResult, vacuumDelta } from "./vacuum-delta.js";
 export { checkpointPath, writeDeltaCheckpoint } from "./write-delta-checkpoint.js";
