@@ -68,14 +68,16 @@ describe("parquet sink, format: delta", () => {
     expect(JSON.parse(v0.stdout)).toEqual([{ n: 2000, run: first.record.run_id }]);
   });
 
-  it("refuses what a Delta table cannot do yet, at the config's line", async () => {
-    const r = await runCli(["check"], {
+  it("accepts merge into a Delta table and refuses a Delta snapshot layout, at the config's line", async () => {
+    const merge = await runCli(["check"], {
       cwd: projectDir(yaml(10, "{ strategy: merge, key: [id], order_by: timestamp }")),
     });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(
-      /sluice\.yaml:\d+:\d+: .*dedup `merge` into a `format: delta` sink is not available in this version/,
-    );
+    expect(merge.code, merge.stderr).toBe(0);
+    const snapshot = await runCli(["check"], {
+      cwd: projectDir(yaml(10).replace("layout: partitioned", "layout: snapshot")),
+    });
+    expect(snapshot.code).toBe(2);
+    expect(snapshot.stderr).toMatch(/sluice\.yaml:\d+:\d+: .*`format: delta` needs `layout: partitioned`/);
   });
 
   it("sluice compact merges a table's small files per partition, rows unchanged; sluice vacuum deletes what no retained version needs", async () => {

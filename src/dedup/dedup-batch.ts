@@ -17,8 +17,11 @@ export interface DedupContext {
 export interface DedupResult {
   /** The rows to hand the sinks. */
   readonly relation: string;
-  /** `replace`: `relation` is the whole dataset (existing rows merged in); `append`: a delta. */
-  readonly extent: "replace" | "append";
+  /**
+   * `replace`: `relation` is the whole dataset (existing rows merged in); `append`: rows to add;
+   * `upsert` (merge with `delta`): rows replacing the target's rows of the same key.
+   */
+  readonly extent: "replace" | "append" | "upsert";
   /** Rows of this batch that were duplicates of another row (in the batch or the target). */
   readonly duplicates: number;
   /** Of those, how many were dropped (bronze_append keeps them: 0). */
@@ -56,7 +59,10 @@ const NOT_PAYLOAD = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, PAY
  * - `none`: the rows as they are.
  *
  * merge/eager with an `existing` target return the whole merged dataset
- * (`replace`): target rows keep their columns (lineage included), batch rows
+ * (`replace`), or with `delta` (sinks that apply changes in place) only what
+ * changed: merge the batch rows that win (`upsert` by key), eager the rows
+ * of keys the target lacks (`append`); `existing` then need only hold the
+ * target's rows of the batch's keys. Target rows keep their columns (lineage included), batch rows
  * have NULL there for the lineage stage to fill; columns are aligned by name
  * and the target's cast to the batch's types. Rows whose key has a NULL part
  * identify nothing and are never duplicates (merge/eager). Work on keys is
@@ -71,6 +77,7 @@ export async function dedupBatch(
   existing: string | undefined,
   extent: "replace" | "append",
   rows?: number,
+  delta = false,
 ): Promise<DedupResult> {
   const { engine } = ctx;
   const config = ctx.pipelineConfig.dedup;
@@ -190,10 +197,14 @@ export async function dedupBatch(
     await engine.run(`CREATE VIEW ${out} AS ${batchPart}`, "dedup");
     return { relation: out, extent, duplicates: dropped, dropped, batchRows: inputRows - dropped };
   }
-  const kept = replaced
-    ? `SELECT e.* FROM ${target} AS e ANTI JOIN ${replaced} AS w ON ${on("e", "w")}`
-    : `SELECT * FROM ${target}`;
-  await engine.run(`CREATE VIEW ${out} AS ${kept} UNION ALL BY NAME ${batchPart}`, "dedup");
+  if (delta) {
+    await engine.run(`CREATE VIEW ${out} AS ${batchPart}`, "dedup");
+  } else {
+    const kept = replaced
+      ? `SELECT e.* FROM ${target} AS e ANTI JOIN ${replaced} AS w ON ${on("e", "w")}`
+      : `SELECT * FROM ${target}`;
+    await engine.run(`CREATE VIEW ${out} AS ${kept} UNION ALL BY NAME ${batchPart}`, "dedup");
+  }
 
   // Duplicates: later rows of a key in the batch, and first rows of a key the target already held.
   const later = await engine.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${ranked} WHERE __sluice_rn > 1`, "dedup");
@@ -202,7 +213,8 @@ export async function dedupBatch(
   const heldKeys = config.strategy === "eager" ? dropped - Number(later?.n ?? 0) : targetHeld;
   const changed = replaced ? await engine.count(replaced) : 0;
   const keys = { new: batchRows - changed, changed, unchanged: heldKeys - changed };
-  return { relation: out, extent: "replace", duplicates, dropped, batchRows, keys };
+  const applied = !delta ? "replace" : config.strategy === "merge" ? "upsert" : "append";
+  return { relation: out, extent: applied, duplicates, dropped, batchRows, keys };
 }
 
 /** The dedup key, checked against the batch's columns (ConfigError, exit 2, otherwise). */

@@ -3,7 +3,7 @@ import { dedupBatch } from "../dedup/dedup-batch.js";
 import { ident } from "../engine/sql.js";
 import { SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
 import { computeMetrics } from "../quality/compute-metrics.js";
-import type { SinkOutput } from "../sinks/sink.js";
+import type { SinkOutput, WriteIntent } from "../sinks/sink.js";
 import type { ExtractResult, LoadedBatch } from "../sources/source.js";
 import { applyTransformSteps } from "../transforms/apply-transforms.js";
 import { removeQuietly } from "../util/atomic.js";
@@ -11,6 +11,7 @@ import type { RunContext } from "./batch-context.js";
 import type { BatchObserver, BatchOutcome } from "./batch-outcome.js";
 import type { BatchPlan } from "./batch-plan.js";
 import { datasetRows } from "./dataset-rows.js";
+import { dedupTarget } from "./dedup-target.js";
 import { lineageSelect } from "./lineage.js";
 import type { RunRecord } from "./run-record.js";
 import { type StagedBatch, stageBatch } from "./stage-batch.js";
@@ -44,9 +45,10 @@ export async function runBatch(
   try {
     const prepared = await prepareBatch(ctx, plan, input, observer, rows, warnings);
     const { staged } = prepared;
-    const outputs = await observer.timed("write", () => commitSinks(ctx, plan, staged, prepared.extent, observer));
+    const outputs = await observer.timed("write", () => commitSinks(ctx, plan, staged, prepared.intent, observer));
     for (const o of outputs) if (o.warning) warnings.push(`${o.sink}: ${o.warning}`);
-    rows.dataset = datasetRows(prepared.extent, staged.rows, observer.previous);
+    const added = prepared.intent.extent === "upsert" ? (prepared.newKeys ?? 0) : staged.rows;
+    rows.dataset = datasetRows(prepared.intent.extent, added, observer.previous);
     observer.onRows?.(rows);
     const metrics = await observer.timed("metrics", () =>
       computeMetrics(ctx, staged.relation, { rows }, observer.previous, { distinct: prepared.confirmed.distinct }),
@@ -66,7 +68,10 @@ export async function runBatch(
 
 interface Prepared {
   readonly staged: StagedBatch;
-  readonly extent: "replace" | "append";
+  /** How the sinks apply the batch (see WriteIntent), without its id and staged file. */
+  readonly intent: Pick<WriteIntent, "extent" | "basis">;
+  /** upsert: rows of keys the target did not hold (the dataset grows by these). */
+  readonly newKeys: number | undefined;
   readonly confirmed: Confirmation;
   readonly quarantine: string | undefined;
 }
@@ -94,10 +99,6 @@ async function prepareBatch(
   const plain = direct && plan.contract === undefined && config.validation === "off";
   const load = async (): Promise<LoadedBatch> =>
     input.materialize ? await timed("extract", input.materialize) : input;
-  // Only strategies that compare against the target read it (a full copy of a warehouse table); a
-  // window or full export (`complete`) is the dataset as the source holds it: dedup within the batch.
-  const target = config.dedup.strategy === "none" || input.complete ? undefined : plan.sinks.find((s) => s.existing);
-  const existing = target?.existing ? await timed("dedup", () => target.existing!(ctx)) : undefined;
 
   const prepare = async (batch: LoadedBatch, deferred: boolean, copy = false): Promise<Prepared> => {
     rows.extracted = batch.rows + (batch.unparseable?.rows ?? 0);
@@ -111,8 +112,9 @@ async function prepareBatch(
     rows.valid = validated.validRows;
     rows.quarantined = validated.quarantinedRows;
     onRows?.(rows);
+    const target = await timed("dedup", () => dedupTarget(ctx, plan, input, validated.valid));
     const deduped = await timed("dedup", () =>
-      dedupBatch(ctx, validated.valid, existing, input.extent, validated.validRows),
+      dedupBatch(ctx, validated.valid, target.existing, input.extent, validated.validRows, target.delta),
     );
     Object.assign(rows, {
       duplicates: deduped.duplicates,
@@ -130,7 +132,8 @@ async function prepareBatch(
       ? await timed("validate", () => check.confirm(staged.relation, staged.rows))
       : { passed: !copy || staged.rows === batch.rows, distinct: {} };
     if (confirmed.passed) warnings.push(...(validated.warnings ?? []));
-    return { staged, extent: deduped.extent, confirmed, quarantine: validated.quarantineStaged };
+    const intent = { extent: deduped.extent, ...(target.basis ? { basis: target.basis } : {}) };
+    return { staged, intent, confirmed, quarantine: validated.quarantineStaged, newKeys: deduped.keys?.new };
   };
 
   const lazy = deferrable || plain;
@@ -169,12 +172,14 @@ async function commitSinks(
   ctx: RunContext,
   plan: BatchPlan,
   staged: StagedBatch,
-  extent: "replace" | "append",
+  applied: Prepared["intent"],
   observer: BatchObserver,
 ): Promise<SinkOutput[]> {
   const outputs: SinkOutput[] = [];
+  const key = applied.extent === "upsert" ? { key: plan.config.dedup.key ?? [] } : {};
+  const intent: WriteIntent = { ...applied, ...key, staged, batchId: ctx.batchId };
   for (const sink of plan.sinks) {
-    const out = await sink.write(ctx, staged.relation, { extent, staged, batchId: ctx.batchId }, outputs);
+    const out = await sink.write(ctx, staged.relation, intent, outputs);
     outputs.push(out);
     observer.onOutput?.(out);
     ctx.log.info(`${out.status} ${out.rows} rows -> ${out.path ?? out.table ?? out.sink}`);

@@ -43,8 +43,19 @@ export interface SinkOutput {
 
 /** How the batch relates to what the target already holds. */
 export interface WriteIntent {
-  /** `replace`: the relation is the whole dataset; `append`: it is a delta to add. */
-  readonly extent: "replace" | "append";
+  /**
+   * `replace`: the relation is the whole dataset; `append`: rows to add; `upsert`: rows that
+   * replace the target's rows with the same `key` (or are added when none has it).
+   */
+  readonly extent: "replace" | "append" | "upsert";
+  /** upsert: the key columns (no key is held twice by the relation; NULL-key rows are added). */
+  readonly key?: readonly string[];
+  /**
+   * Set when dedup compared the batch against one sink's rows (merge, eager, bronze_append into
+   * incremental sinks): the delta is relative to that sink's state. Another sink whose last batch
+   * (`Sink.head`) differs from `basis.head` missed a batch and takes `basis.full()` instead.
+   */
+  readonly basis?: DeltaBasis;
   /**
    * The batch's id, fixed before its first write and the same in every retry, rerun or redelivery
    * of it. The sink commits it together with the rows (same file, metadata or transaction).
@@ -52,6 +63,23 @@ export interface WriteIntent {
   readonly batchId: string;
   /** The file the relation reads, when it is one staged Parquet file (see plan/stage-batch.ts). */
   readonly staged?: StagedFile;
+}
+
+/** The state a delta was computed against (see `WriteIntent.basis`). */
+export interface DeltaBasis {
+  /** The sink whose rows dedup compared the batch against. */
+  readonly sink: string;
+  /** The last batch that sink held before this one (undefined: none). */
+  readonly head: string | undefined;
+  /** The whole dataset as that sink holds it now (it writes first), or undefined when it holds none. */
+  full(): Promise<string | undefined>;
+}
+
+/** Only target rows with one of these keys are needed (a superset is fine). */
+export interface KeyProbe {
+  /** A relation holding the batch's rows (at least the key columns). */
+  readonly relation: string;
+  readonly key: readonly string[];
 }
 
 /**
@@ -89,6 +117,16 @@ export interface Sink {
   /**
    * SQL FROM-expression for the rows the target already holds, or undefined
    * when it holds none. Used by merge/eager dedup to compare against the table.
+   * With `probe`, at least the rows with one of its keys (an incremental sink
+   * reads only those).
    */
-  existing?(ctx: SinkContext): Promise<string | undefined>;
+  existing?(ctx: SinkContext, probe?: KeyProbe): Promise<string | undefined>;
+  /**
+   * True when the sink applies `append` and `upsert` at a cost that follows the batch, not the
+   * target (a Delta table, a warehouse table, a view): dedup then hands it only what changed.
+   * Otherwise every merge/eager batch is the whole dataset (`replace`).
+   */
+  readonly incremental: boolean;
+  /** The id of the last batch the target committed (undefined: none); sinks that check `basis`. */
+  head?(ctx: SinkContext): Promise<string | undefined>;
 }

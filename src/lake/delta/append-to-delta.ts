@@ -2,11 +2,13 @@ import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Engine } from "../../engine/engine.js";
+import { ident } from "../../engine/sql.js";
 import { commitDelta, type DeltaCommitResult } from "./commit-delta.js";
 import type { DeltaAction, DeltaAddAction } from "./delta-actions.js";
 import { deltaError } from "./delta-error.js";
 import { deltaSchemaFromColumns, writeCast } from "./delta-schema-from-columns.js";
-import type { DeltaSnapshot } from "./delta-snapshot.js";
+import type { DeltaFile, DeltaSnapshot } from "./delta-snapshot.js";
+import { duckdbType } from "./delta-types.js";
 import { listDeltaLog } from "./list-delta-log.js";
 import { readDeltaSnapshot } from "./read-delta-snapshot.js";
 import { resolveDataPath } from "./resolve-data-path.js";
@@ -25,6 +27,8 @@ export interface DeltaWriteOptions {
   readonly compression?: DeltaCompression;
   /** A checkpoint is written after every commit whose version is a multiple of this (default 10; 0 = never). */
   readonly checkpointInterval?: number;
+  /** metaData.configuration of a new table (e.g. which partition columns sluice derives). */
+  readonly configuration?: Readonly<Record<string, string>>;
 }
 
 export interface DeltaWriteResult {
@@ -78,17 +82,63 @@ async function writeDelta(
 ): Promise<DeltaWriteResult> {
   const table = resolve(root);
   const snapshot = await readIfTable(table, engine);
-  const { appId, txnVersion } = options;
-  const held = appId !== undefined && txnVersion !== undefined ? snapshot?.txns[appId] : undefined;
-  if (held && txnVersion !== undefined && held.version >= txnVersion) {
-    return { status: "held", version: snapshot!.version, filesAdded: 0, filesRemoved: 0 };
+  if (holdsTxn(snapshot, options)) return heldAt(snapshot!.version);
+  return writeDeltaVersion(engine, table, snapshot, relation, options, {
+    replaceSchema: mode === "replace",
+    removes: mode === "replace" ? (snapshot?.files ?? []) : [],
+    operation: "WRITE",
+    operationParameters: { mode: mode === "append" ? "Append" : "Overwrite" },
+  });
+}
+
+/** What one version does besides adding the relation's rows as new files. */
+export interface VersionPlan {
+  /** The relation may change the table's schema (a replace of everything). */
+  readonly replaceSchema: boolean;
+  /** Live files this version removes. */
+  readonly removes: readonly DeltaFile[];
+  readonly operation: string;
+  readonly operationParameters: Readonly<Record<string, unknown>>;
+  /** A concurrent commit that added data files is a conflict (a merge planned without them). */
+  readonly conflictOnAdds?: boolean;
+}
+
+/**
+ * Writes `relation` as new data files and commits them with `plan.removes` and the txn of `options`
+ * as the next version after `snapshot` (undefined: creates the table). The schema must match the
+ * table's unless `plan.replaceSchema`. Files of a commit that did not happen are deleted.
+ */
+export async function writeDeltaVersion(
+  engine: Engine,
+  table: string,
+  snapshot: DeltaSnapshot | undefined,
+  relation: string,
+  options: DeltaWriteOptions,
+  plan: VersionPlan,
+): Promise<DeltaWriteResult> {
+  const conformed = snapshot && !plan.replaceSchema ? await conformedToTable(engine, relation, snapshot) : relation;
+  try {
+    return await writeVersion(engine, table, snapshot, conformed, options, plan);
+  } finally {
+    if (conformed !== relation) await engine.run(`DROP VIEW IF EXISTS ${conformed}`, "delta write");
   }
+}
+
+async function writeVersion(
+  engine: Engine,
+  table: string,
+  snapshot: DeltaSnapshot | undefined,
+  relation: string,
+  options: DeltaWriteOptions,
+  plan: VersionPlan,
+): Promise<DeltaWriteResult> {
+  const { appId, txnVersion } = options;
   const columns = await engine.columns(relation);
   const schema = deltaSchemaFromColumns(columns.map((c) => ({ name: c.name, type: writeCast(c.type) ?? c.type })));
   const schemaString = JSON.stringify(schema);
   const partitionColumns = snapshot?.metadata.partitionColumns ?? options.partitionColumns ?? [];
   checkPartitionColumns(table, partitionColumns, options.partitionColumns, columns);
-  const changesMeta = !snapshot || (mode === "replace" && !sameSchema(snapshot.metadata.schemaString, schemaString));
+  const changesMeta = !snapshot || (plan.replaceSchema && !sameSchema(snapshot.metadata.schemaString, schemaString));
   if (snapshot && !changesMeta && !sameSchema(snapshot.metadata.schemaString, schemaString)) {
     throw deltaError(
       `the batch's columns do not match the Delta table ${table}: table ${describeSchema(snapshot.metadata.schemaString)}, batch ${describeSchema(schemaString)}`,
@@ -114,13 +164,12 @@ async function writeDelta(
         format: { provider: "parquet", options: {} },
         schemaString,
         partitionColumns,
-        configuration: snapshot?.metadata.configuration ?? {},
+        configuration: snapshot?.metadata.configuration ?? options.configuration ?? {},
         createdTime: snapshot?.metadata.createdTime ?? now,
       } as DeltaAction["metaData"],
     });
   }
-  const removes = mode === "replace" ? (snapshot?.files ?? []) : [];
-  for (const f of removes) {
+  for (const f of plan.removes) {
     actions.push({
       remove: {
         path: f.relPath,
@@ -134,17 +183,15 @@ async function writeDelta(
   }
   for (const add of adds) actions.push({ add });
   if (appId !== undefined && txnVersion !== undefined) {
-    actions.push({ txn: { appId, version: txnVersion, lastUpdated: now } });
+    actions.push({ txn: { appId, version: txnVersion, lastUpdated: nextTxnTime(snapshot, now) } });
   }
   let result: DeltaCommitResult;
   try {
     result = await commitDelta(table, actions, {
       readVersion: snapshot?.version ?? -1,
-      operation: "WRITE",
-      operationParameters: {
-        mode: mode === "append" ? "Append" : "Overwrite",
-        partitionBy: JSON.stringify(partitionColumns),
-      },
+      operation: plan.operation,
+      operationParameters: { ...plan.operationParameters, partitionBy: JSON.stringify(partitionColumns) },
+      ...(plan.conflictOnAdds ? { conflictOnAdds: true } : {}),
       ...(options.runId ? { runId: options.runId } : {}),
     });
   } catch (err) {
@@ -153,28 +200,80 @@ async function writeDelta(
   }
   if (result.status === "held") {
     removeFiles(table, adds);
-    return { status: "held", version: result.version, filesAdded: 0, filesRemoved: 0 };
+    return heldAt(result.version);
   }
-  const interval = options.checkpointInterval ?? 10;
-  let checkpoint: number | undefined;
-  if (interval > 0 && result.version > 0 && result.version % interval === 0) {
-    try {
-      checkpoint = (await writeDeltaCheckpoint(engine, table, result.version)).version;
-    } catch {
-      // The commit stands; a missing checkpoint only slows the next open (the next interval writes one).
-    }
-  }
+  const checkpoint = await checkpointAfter(engine, table, result.version, options.checkpointInterval ?? 10);
   return {
     status: "committed",
     version: result.version,
     filesAdded: adds.length,
-    filesRemoved: removes.length,
+    filesRemoved: plan.removes.length,
     ...(checkpoint !== undefined ? { checkpoint } : {}),
   };
 }
 
+/**
+ * The relation with the table's column types when it has the table's columns (by name, any order)
+ * but other types (a DECIMAL(22,1) batch into a DECIMAL(21,1) column, INTEGER into long): a temp
+ * view casting each column (a value that does not fit fails the write, naming it). Otherwise the
+ * relation as it is (the schema check names the difference).
+ */
+async function conformedToTable(engine: Engine, relation: string, snapshot: DeltaSnapshot): Promise<string> {
+  const columns = await engine.columns(relation);
+  const fields = snapshot.metadata.schema.fields;
+  const have = new Map(columns.map((c) => [c.name, c.type]));
+  if (fields.length !== columns.length || fields.some((f) => !have.has(f.name))) return relation;
+  const target = fields.map((f) => ({ name: f.name, type: duckdbType(f.type) }));
+  if (
+    target.every((t, i) => columns[i]?.name === t.name && (writeCast(have.get(t.name)!) ?? have.get(t.name)) === t.type)
+  ) {
+    return relation;
+  }
+  const view = `__sluice_conformed_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const select = target.map((t) => `CAST(${ident(t.name)} AS ${t.type}) AS ${ident(t.name)}`).join(", ");
+  await engine.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${select} FROM ${relation}`, "delta write");
+  return view;
+}
+
+/** Whether the table already holds the txn (appId, txnVersion) of `options`. */
+export function holdsTxn(snapshot: DeltaSnapshot | undefined, options: DeltaWriteOptions): boolean {
+  const { appId, txnVersion } = options;
+  if (!snapshot || appId === undefined || txnVersion === undefined) return false;
+  const held = snapshot.txns[appId];
+  return held !== undefined && held.version >= txnVersion;
+}
+
+export function heldAt(version: number): DeltaWriteResult {
+  return { status: "held", version, filesAdded: 0, filesRemoved: 0 };
+}
+
+/**
+ * txn.lastUpdated: now, but later than every txn the table holds, so the latest txn names the
+ * latest batch even when two commits fall in one millisecond (see `latestTxn`).
+ */
+function nextTxnTime(snapshot: DeltaSnapshot | undefined, now: number): number {
+  const latest = Math.max(0, ...Object.values(snapshot?.txns ?? {}).map((t) => t.lastUpdated ?? 0));
+  return Math.max(now, latest + 1);
+}
+
+/** A checkpoint after `version` when it is a multiple of `interval` (0: never); failures only slow reads. */
+async function checkpointAfter(
+  engine: Engine,
+  table: string,
+  version: number,
+  interval: number,
+): Promise<number | undefined> {
+  if (interval <= 0 || version <= 0 || version % interval !== 0) return undefined;
+  try {
+    return (await writeDeltaCheckpoint(engine, table, version)).version;
+  } catch {
+    // The commit stands; a missing checkpoint only slows the next open (the next interval writes one).
+    return undefined;
+  }
+}
+
 /** The table's latest snapshot, or undefined when `root` holds no Delta table yet. */
-async function readIfTable(table: string, engine: Engine): Promise<DeltaSnapshot | undefined> {
+export async function readIfTable(table: string, engine: Engine): Promise<DeltaSnapshot | undefined> {
   try {
     const listing = await listDeltaLog(table);
     if (listing.commits.size === 0 && listing.checkpoints.length === 0) return undefined;

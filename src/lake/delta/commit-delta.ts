@@ -21,6 +21,11 @@ export interface DeltaCommitOptions {
   readonly runId?: string;
   /** How many versions to try before giving up (default 1,000). */
   readonly maxAttempts?: number;
+  /**
+   * A winner that added data files conflicts (a merge: its rows may hold keys this commit was
+   * planned without). Default false: appends and replaces commute with concurrent appends.
+   */
+  readonly conflictOnAdds?: boolean;
 }
 
 /** `committed` at `version`, or `held`: a concurrent winner committed the same txn (appId, version). */
@@ -44,7 +49,7 @@ export function commitPath(root: string, version: number): string {
  * the same txn appId at our txn version or later makes this commit `held` (nothing written); a
  * winner that removed a file we remove, changed the protocol or metaData, or created the table with
  * another schema is a conflict (a SluiceError, stage "commit"); otherwise we retry at the next
- * version. Appends never conflict. A table created by two writers at once keeps the winner's
+ * version. Appends never conflict; a merge (`conflictOnAdds`) conflicts with a winner that added rows. A table created by two writers at once keeps the winner's
  * protocol and metaData when both carry the same schema and partition columns.
  */
 export async function commitDelta(
@@ -82,7 +87,7 @@ export async function commitDelta(
       rmSync(aside, { force: true });
     }
     const winner = parseCommitText(readFileSync(target, "utf8"));
-    const outcome = checkConflict(table, ours, winner, version);
+    const outcome = checkConflict(table, ours, winner, version, options.conflictOnAdds === true);
     if (outcome === "held") return { status: "held", version };
     ours = [...outcome];
   }
@@ -103,6 +108,7 @@ export function checkConflict(
   ours: readonly DeltaAction[],
   winner: readonly DeltaAction[],
   version: number,
+  conflictOnAdds = false,
 ): readonly DeltaAction[] | "held" {
   for (const txn of ours.flatMap((a) => (a.txn ? [a.txn] : []))) {
     const theirs = winner.find((a) => a.txn?.appId === txn.appId)?.txn;
@@ -111,6 +117,9 @@ export function checkConflict(
   const removed = new Set(winner.flatMap((a) => (a.remove ? [resolveDataPath(table, a.remove.path)] : [])));
   const lost = ours.find((a) => a.remove && removed.has(resolveDataPath(table, a.remove.path)));
   if (lost) throw conflict(table, version, `it already removed ${lost.remove!.path}, which this commit removes too`);
+  if (conflictOnAdds && winner.some((a) => a.add?.dataChange)) {
+    throw conflict(table, version, "it added rows this merge did not compare against");
+  }
   const theirMeta = winner.find((a) => a.metaData)?.metaData;
   const ourMeta = ours.find((a) => a.metaData)?.metaData;
   if (winner.some((a) => a.protocol) && !ourMeta) throw conflict(table, version, "it changed the protocol");

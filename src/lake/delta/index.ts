@@ -11,6 +11,7 @@ export {
 } from "./commit-delta.js";
 export { type CompactResult, compactDelta, isDeltaTable } from "./compact-delta.js";
 export type { DeltaAction, DeltaAddAction, DeltaProtocol } from "./delta-actions.js";
+export { deltaFilesForKeys } from "./delta-files-for-keys.js";
 export { createDeltaView, type DeltaScanOptions, deltaScanSql } from "./delta-scan-sql.js";
 export { deltaSchemaFromColumns } from "./delta-schema-from-columns.js";
 export type { DeltaFile, DeltaMetadata, DeltaSnapshot } from "./delta-snapshot.js";
@@ -22,6 +23,8 @@ export {
   type ExpireDeltaResult,
   expireDeltaPartitions,
 } from "./expire-delta-partitions.js";
+export { latestTxn } from "./latest-txn.js";
+export { type DeltaMergeOptions, type DeltaMergeResult, mergeIntoDelta } from "./merge-into-delta.js";
 export { type DeltaReadOptions, readDeltaSnapshot } from "./read-delta-snapshot.js";
 export { type VacuumResult, vacuumDelta } from "./vacuum-delta.js";
 export { checkpointPath, writeDeltaCheckpoint } from "./write-delta-checkpoint.js";

@@ -2,12 +2,14 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { DuckdbSinkConfig } from "../../config/spec.js";
 import { suggest } from "../../config/suggest.js";
+import { keySetSql } from "../../engine/key-set-sql.js";
 import { ident, qualified } from "../../engine/sql.js";
 import { ConfigError, SluiceError } from "../../errors.js";
+import { type Aligned, alignToBasis } from "../align-to-basis.js";
 import { parquetScan } from "../parquet/parquet-scan.js";
-import type { Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
+import type { KeyProbe, Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
 import { describeHolder, entryKind, inTransaction, lockHolder, withWarehouse } from "./warehouse.js";
-import { holdsBatch, recordBatch } from "./warehouse-batches.js";
+import { holdsBatch, lastBatch, recordBatch } from "./warehouse-batches.js";
 
 /**
  * Syncs the batch into the DuckDB warehouse as `<schema>.<table>` (SPEC
@@ -28,21 +30,33 @@ import { holdsBatch, recordBatch } from "./warehouse-batches.js";
  */
 export class DuckdbSink implements Sink {
   readonly name: string;
+  /** A table takes appends and upserts in place; a view re-points at the lake's files. */
+  readonly incremental = true;
+  /** table mode: the last batch `_sluice_batches` lists for the table. */
+  readonly head?: (ctx: SinkContext) => Promise<string | undefined>;
   private readonly target: string;
 
   constructor(private readonly config: DuckdbSinkConfig) {
     this.target = `${config.schema}.${config.table}`;
     this.name = `duckdb:${this.target}`;
+    if (config.mode === "table") this.head = (ctx) => this.lastBatch(ctx);
   }
 
   async write(
     ctx: SinkContext,
-    relation: string,
-    intent: WriteIntent,
+    given: string,
+    asked: WriteIntent,
     previous: readonly SinkOutput[],
   ): Promise<SinkOutput> {
     const file = this.warehouseFile(ctx);
     const files = this.config.mode === "view" ? this.parquetFiles(previous) : {};
+    let aligned: Aligned;
+    try {
+      aligned = await alignToBasis(this, ctx, given, asked);
+    } catch (err) {
+      return this.failed(err, file);
+    }
+    const { relation, intent } = aligned;
     const order = this.config.mode === "table" ? await this.checkColumns(ctx, relation) : "";
     const rows = await ctx.engine.count(relation);
     let held = false;
@@ -52,7 +66,7 @@ export class DuckdbSink implements Sink {
           const { schema, table } = this.config;
           await ctx.engine.run(`CREATE SCHEMA IF NOT EXISTS ${qualified(alias, schema)}`, "sync");
           if (this.config.mode === "view") return await this.syncView(ctx, alias, relation, files);
-          held = intent.extent === "append" && (await holdsBatch(ctx, alias, schema, table, intent.batchId));
+          held = intent.extent !== "replace" && (await holdsBatch(ctx, alias, schema, table, intent.batchId));
           if (held) return;
           await this.syncTable(ctx, alias, relation, intent, order);
           await recordBatch(ctx, alias, schema, table, intent.batchId, intent.extent === "replace");
@@ -88,7 +102,7 @@ export class DuckdbSink implements Sink {
    * SluiceError when the warehouse cannot be read: dedup must not treat a
    * locked table as empty.
    */
-  async existing(ctx: SinkContext): Promise<string | undefined> {
+  async existing(ctx: SinkContext, probe?: KeyProbe): Promise<string | undefined> {
     if (this.config.mode === "view") return undefined;
     const file = this.warehouseFile(ctx);
     if (!existsSync(file)) return undefined;
@@ -96,10 +110,11 @@ export class DuckdbSink implements Sink {
       return await withWarehouse(ctx, file, { readOnly: true }, async (alias) => {
         if ((await entryKind(ctx, alias, this.config.schema, this.config.table)) !== "table") return undefined;
         const copy = ctx.tmpName("existing");
-        await ctx.engine.run(
-          `CREATE TABLE ${ident(copy)} AS SELECT * FROM ${qualified(alias, this.config.schema, this.config.table)}`,
-          "dedup",
-        );
+        const name = qualified(alias, this.config.schema, this.config.table);
+        const only = probe
+          ? ` AS t SEMI JOIN ${keySetSql(probe.relation, probe.key)} AS b ON ${keysEqual(probe.key)}`
+          : "";
+        await ctx.engine.run(`CREATE TABLE ${ident(copy)} AS SELECT * FROM ${name}${only}`, "dedup");
         return ident(copy);
       });
     } catch (err) {
@@ -149,8 +164,15 @@ export class DuckdbSink implements Sink {
       await ctx.engine.run(`DROP VIEW ${name}`, "sync");
       kind = undefined;
     }
-    if (intent.extent === "append" && kind === "table") {
+    if (intent.extent !== "replace" && kind === "table") {
       await this.addNewColumns(ctx, alias, relation);
+      if (intent.extent === "upsert" && intent.key?.length) {
+        // The rows the batch replaces go in the same transaction; indexes stay and follow.
+        await ctx.engine.run(
+          `DELETE FROM ${name} AS t USING ${keySetSql(relation, intent.key)} AS b WHERE ${keysEqual(intent.key)}`,
+          "sync",
+        );
+      }
       await ctx.engine.run(`INSERT INTO ${name} BY NAME SELECT * FROM ${relation}${order}`, "sync");
     } else {
       await ctx.engine.run(`CREATE OR REPLACE TABLE ${name} AS SELECT * FROM ${relation}${order}`, "sync");
@@ -159,6 +181,14 @@ export class DuckdbSink implements Sink {
       const index = ident(`idx_${this.config.table}_${cols.join("_")}`);
       await ctx.engine.run(`CREATE INDEX IF NOT EXISTS ${index} ON ${name} (${cols.map(ident).join(", ")})`, "sync");
     }
+  }
+
+  /** The last batch `_sluice_batches` lists for the table (undefined: none, or no warehouse yet). */
+  private async lastBatch(ctx: SinkContext): Promise<string | undefined> {
+    const file = this.warehouseFile(ctx);
+    if (!existsSync(file)) return undefined;
+    const { schema, table } = this.config;
+    return withWarehouse(ctx, file, { readOnly: true }, (alias) => lastBatch(ctx, alias, schema, table));
   }
 
   /** append: columns the batch has and the table lacks are added (NULL in the rows already there). */
@@ -237,6 +267,11 @@ export class DuckdbSink implements Sink {
   private warehouseFile(ctx: SinkContext): string {
     return this.config.path ? resolve(ctx.configDir, this.config.path) : ctx.warehousePath;
   }
+}
+
+/** `t.k1 = b.k1 AND ...`: a row of `t` has a key of `b`. */
+function keysEqual(key: readonly string[]): string {
+  return key.map((k) => `t.${ident(k)} = b.${ident(k)}`).join(" AND ");
 }
 
 /** `SELECT NULL::type AS col, ... WHERE false`: no rows, the columns and types of `relation`. */

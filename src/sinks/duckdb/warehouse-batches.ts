@@ -25,7 +25,8 @@ export async function recordBatch(
   );
   if (replace) await ctx.engine.run(`DELETE FROM ${name} WHERE table_name = ${literal(table)}`, "sync");
   await ctx.engine.run(
-    `INSERT INTO ${name} VALUES (${literal(table)}, ${literal(batchId)}, ${literal(ctx.startedAt.toISOString())}::TIMESTAMPTZ)`,
+    // The transaction's start: later for every later commit, so the newest row names the last batch.
+    `INSERT INTO ${name} VALUES (${literal(table)}, ${literal(batchId)}, now())`,
     "sync",
   );
 }
@@ -44,4 +45,19 @@ export async function holdsBatch(
     "sync",
   );
   return row !== undefined;
+}
+
+/** The last batch committed into `table` of the attached warehouse (undefined: none). */
+export async function lastBatch(
+  ctx: SinkContext,
+  alias: string,
+  schema: string,
+  table: string,
+): Promise<string | undefined> {
+  if ((await entryKind(ctx, alias, schema, BATCHES_TABLE)) !== "table") return undefined;
+  const row = await ctx.engine.one<{ batch_id: string }>(
+    `SELECT batch_id FROM ${qualified(alias, schema, BATCHES_TABLE)} WHERE table_name = ${literal(table)} ORDER BY committed_at DESC LIMIT 1`,
+    "sync",
+  );
+  return row?.batch_id;
 }

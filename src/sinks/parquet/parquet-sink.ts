@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { ParquetSinkConfig } from "../../config/spec.js";
-import type { Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
+import { alignToBasis } from "../align-to-basis.js";
+import type { KeyProbe, Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
 import { batchesOf } from "./batch-metadata.js";
 import { hiveGlob, parquetScan } from "./parquet-scan.js";
 import { VersionedDir } from "./versioned-dir.js";
-import { deltaHolds, writeDelta } from "./write-delta.js";
+import { deltaExisting, deltaHead, deltaHolds, writeDelta } from "./write-delta.js";
 import { partitionedHolds, writePartitioned } from "./write-partitioned.js";
 import { type LayoutResult, latestName, writeSnapshot } from "./write-snapshot.js";
 
@@ -21,9 +22,17 @@ import { type LayoutResult, latestName, writeSnapshot } from "./write-snapshot.j
  */
 export class ParquetSink implements Sink {
   readonly name: string;
+  /** Delta: last batch committed (newest sluice txn). */
+  readonly head?: (ctx: SinkContext) => Promise<string | undefined>;
 
   constructor(private readonly config: ParquetSinkConfig) {
     this.name = `parquet:${config.path}`;
+    if (this.incremental) this.head = (ctx) => deltaHead(this.root(ctx), ctx.engine);
+  }
+
+  /** A Delta table takes appends and upserts by commit; the other layouts rewrite the dataset. */
+  get incremental(): boolean {
+    return this.config.format === "delta";
   }
 
   /** File-name stem of the snapshot layout: `dataset`, default the last segment of `path`. */
@@ -31,8 +40,12 @@ export class ParquetSink implements Sink {
     return this.config.dataset ?? basename(this.config.path);
   }
 
-  async write(ctx: SinkContext, relation: string, intent: WriteIntent): Promise<SinkOutput> {
+  async write(ctx: SinkContext, given: string, asked: WriteIntent): Promise<SinkOutput> {
     const root = this.root(ctx);
+    const { relation, intent } = await alignToBasis(this, ctx, given, asked);
+    if (intent.extent === "upsert" && !this.incremental) {
+      throw new Error(`internal: ${this.name} rewrites its dataset and cannot take an upsert`);
+    }
     const result: LayoutResult & { scan?: string } =
       this.config.layout === "snapshot"
         ? await writeSnapshot(ctx, relation, intent, this.config, root, this.dataset)
@@ -62,10 +75,12 @@ export class ParquetSink implements Sink {
   /**
    * What the target holds now: `read_parquet` of the latest snapshot, or of
    * every file of the partitioned tree (partition columns typed as written,
-   * derived ones left out); undefined before the first write.
+   * derived ones left out), or a Delta table's latest version (with `probe`:
+   * only the rows of the files holding its keys); undefined before the first write.
    */
-  async existing(ctx: SinkContext): Promise<string | undefined> {
+  async existing(ctx: SinkContext, probe?: KeyProbe): Promise<string | undefined> {
     const root = this.root(ctx);
+    if (this.config.format === "delta") return deltaExisting(ctx, root, probe);
     if (this.config.layout === "snapshot") {
       const latest = join(root, latestName(this.dataset));
       return existsSync(latest) ? parquetScan(ctx.engine, [latest], { withDerived: false }) : undefined;
