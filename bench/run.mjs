@@ -17,6 +17,8 @@ const order = [
   "postgres",
   "queries",
   "postgres-memory",
+  "delta-merge",
+  "delta-open",
 ];
 const files = readdirSync(join(here, "cases"))
   .filter((f) => f.endsWith(".mjs"))
