@@ -126,4 +126,30 @@ describe("merge into a Delta table and a warehouse table", () => {
     expect(lake.slice(0, 5)).toEqual(["1:1001", "2:1002", "3:1003", "4:1004", "5:1005"]);
     expect(lake.at(-1)).toBe("300:2300");
   });
+
+  it("eager: only keys the table lacks are appended (one commit of new files, nothing rewritten), in both sinks", async () => {
+    const dir = projectDir(
+      yaml.replace("{ strategy: merge, key: [id], order_by: updated_at }", "{ strategy: eager, key: [id] }"),
+    );
+    await batch(dir, base);
+    await run(dir);
+    const root = join(dir, "data", "lake", "orders");
+    const before = await readDeltaSnapshot(root);
+    await batch(
+      dir,
+      `SELECT id, ts, amount + 1 AS amount, updated_at FROM (${base}) WHERE id > 290 UNION ALL SELECT id + 10, ts, amount, updated_at FROM (${base}) WHERE id > 295`,
+    );
+    const second = await run(dir);
+    expect(second.rows.keys).toEqual({ new: 5, changed: 0, unchanged: 10 });
+    expect(second.outputs.map((o) => [o.status, o.rows])).toEqual([
+      ["written", 5],
+      ["written", 5],
+    ]);
+    const after = await readDeltaSnapshot(root);
+    expect(after.files.filter((f) => before.files.some((g) => g.path === f.path))).toHaveLength(before.files.length);
+    const { lake, warehouse } = await both(dir);
+    expect(lake).toHaveLength(305);
+    expect(lake).toEqual(warehouse);
+    expect(lake).toContain("291:291");
+  });
 });
