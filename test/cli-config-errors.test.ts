@@ -100,17 +100,20 @@ describe("--set", () => {
 });
 
 describe("features not in this version", () => {
-  it("a streaming source type says it is not available", async () => {
-    for (const type of ["nats", "redis_stream"]) {
-      const r = await check(
-        config.replace("{ type: generate, dataset: behavioral_events, rows: 20 }", `{ type: ${type} }`),
-      );
-      expect(r.code, type).toBe(2);
-      expect(r.stderr, type).toContain(
-        `sluice.yaml:4:21: source type "${type}" is not available in this version of sluice (planned: streaming sources)`,
-      );
-      expect(r.stderr, type).not.toMatch(/sluice stream|required key/);
-    }
+  it("a streaming source names what it needs, and `sluice run` of it points at `sluice stream`", async () => {
+    const r = await check(config.replace("{ type: generate, dataset: behavioral_events, rows: 20 }", "{ type: nats }"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/stream.*required|required.*stream/);
+    const dir = projectDir(
+      config.replace(
+        "{ type: generate, dataset: behavioral_events, rows: 20 }",
+        "{ type: redis_stream, stream: events, group: g }",
+      ),
+    );
+    const run = await runCli(["run"], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("is a stream");
+    expect(run.stderr).toContain("sluice stream");
   });
 
   it("check notes that a schedule is validated but not run by sluice", async () => {

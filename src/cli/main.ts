@@ -11,6 +11,7 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
  */
 const COMMANDS: Readonly<Record<string, string>> = {
   run: "./commands/run.js",
+  stream: "./commands/stream.js",
   generate: "./commands/generate.js",
   query: "./commands/query.js",
   runs: "./commands/runs.js",

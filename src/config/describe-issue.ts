@@ -10,10 +10,7 @@ export type Locate = (path: readonly PropertyKey[], key?: string) => string;
  * Component types the config language names (SPEC section 3) that this version does not implement:
  * a config using one is told so plainly, not sent to a command that does not exist.
  */
-const PLANNED_TYPES: Readonly<Record<string, string>> = {
-  nats: "streaming sources",
-  redis_stream: "streaming sources",
-};
+const PLANNED_TYPES: Readonly<Record<string, string>> = {};
 
 /**
  * One zod issue as a line a user can act on: where, what was expected, what was given, and the

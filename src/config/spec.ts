@@ -133,26 +133,43 @@ export const postgresSourceSpec = z.strictObject({
     .describe("Equality filters, sent as bound parameters."),
 });
 
+/** Micro-batching and poison-message settings shared by the streaming sources (SPEC section 9). */
+const streamSettings = {
+  max_rows: z.number().int().positive().default(10000).describe("A micro-batch closes at this many messages..."),
+  max_wait_ms: z.number().int().positive().default(1000).describe("...or this long after its first message."),
+  max_message_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1_048_576)
+    .describe("A larger message is quarantined (with its stream position) without being parsed."),
+};
+
 export const natsSourceSpec = z.strictObject({
   type: z.literal("nats"),
   url: z.string().default("nats://127.0.0.1:4222"),
-  stream: z.string(),
-  subject: z.string().optional(),
-  durable: z.string(),
+  stream: z.string().describe("The JetStream stream."),
+  subject: z.string().optional().describe("Only messages of this subject (a filter of the stream's subjects)."),
+  durable: z.string().describe("The durable consumer's name (recreated at the committed position at each start)."),
   format: z.enum(["json"]).default("json"),
-  max_rows: z.number().int().positive().default(10000),
-  max_wait_ms: z.number().int().positive().default(1000),
+  ack_wait_ms: z
+    .number()
+    .int()
+    .positive()
+    .default(300_000)
+    .describe("How long the server waits for an ack before redelivering (cover the slowest write)."),
+  ...streamSettings,
 });
 
 export const redisStreamSourceSpec = z.strictObject({
   type: z.literal("redis_stream"),
   url: z.string().default("redis://127.0.0.1:6379"),
-  stream: z.string(),
-  group: z.string(),
-  consumer: z.string().optional(),
-  max_rows: z.number().int().positive().default(10000),
-  max_wait_ms: z.number().int().positive().default(1000),
+  stream: z.string().describe("The stream key."),
+  group: z.string().describe("The consumer group (created at the stream's start when missing)."),
+  consumer: z.string().optional().describe("This worker's consumer name; default `sluice-<pipeline>`."),
+  field: z.string().default("data").describe("The entry field holding the JSON record (else all fields)."),
   claim_idle_ms: z.number().int().positive().default(30000),
+  ...streamSettings,
 });
 
 export const sourceSpec = z
@@ -160,8 +177,8 @@ export const sourceSpec = z
     postgresSourceSpec,
     fileSourceSpec,
     generateSourceSpec,
-    // natsSourceSpec and redisStreamSourceSpec join here with the streaming sources (SPEC section 9);
-    // until then a config naming them is told they are not available (describe-issue.ts).
+    natsSourceSpec,
+    redisStreamSourceSpec,
   ])
   .describe("Where the rows come from; `type` selects the source.");
 
@@ -345,6 +362,8 @@ export type SourceConfig = z.infer<typeof sourceSpec>;
 export type GenerateSourceConfig = z.infer<typeof generateSourceSpec>;
 export type FileSourceConfig = z.infer<typeof fileSourceSpec>;
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSpec>;
+export type NatsSourceConfig = z.infer<typeof natsSourceSpec>;
+export type RedisStreamSourceConfig = z.infer<typeof redisStreamSourceSpec>;
 export type TransformConfig = z.infer<typeof transformSpec>;
 export type SinkConfig = z.infer<typeof sinkSpec>;
 export type ParquetSinkConfig = z.infer<typeof parquetSinkSpec>;

@@ -30,6 +30,8 @@ export interface RunRecord {
   pipeline: string;
   status: RunStatus;
   processing_type: "batch" | "streaming";
+  /** streaming: how far the consumer was behind the stream when the micro-batch started. */
+  lag?: { messages: number; seconds?: number };
   started_at: string;
   finished_at: string;
   attempts: number;

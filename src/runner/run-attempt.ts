@@ -44,7 +44,7 @@ export async function runAttempt(env: AttemptEnv, record: RunRecord): Promise<vo
   try {
     const state = env.stateStore.load(plan.pipeline);
     const pending = options.source ? undefined : pendingBatch(state);
-    const ctx = batchContext(
+    let ctx = batchContext(
       env,
       record,
       engine,
@@ -55,8 +55,13 @@ export async function runAttempt(env: AttemptEnv, record: RunRecord): Promise<vo
     );
     record.batch_id = ctx.batchId;
     if (pending) log.info(`finishing batch ${pending.batch_id} of run ${pending.run_id} before reading further`);
-    const source = options.source ?? createSource(plan.config.source);
+    const source = options.source ?? options.liveSource ?? createSource(plan.config.source);
     const input = await env.timed("extract", () => source.extract(ctx));
+    if (!pending && !options.batchId && input.batchId) {
+      // The source names the batch by what it holds (a stream's positions): the same id when read again.
+      ctx = { ...ctx, batchId: input.batchId };
+      record.batch_id = input.batchId;
+    }
     record.source = input.description;
     log.info(`extracted ${input.rows + (input.unparseable?.rows ?? 0)} rows from ${input.description}`);
     const until = pending?.until ?? input.nextState;

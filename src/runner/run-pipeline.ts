@@ -39,6 +39,15 @@ export interface RunPipelineOptions extends RunOptions {
   readonly quarantineAs?: string;
   /** Names the driver in the pipeline's lock (`run`, `replay`). */
   readonly driver?: string;
+  /**
+   * The configured source, already open (a stream driver's consumer): read like the configured one
+   * (a pending batch is finished first, the intent recorded), not like a replay's `source`.
+   */
+  readonly liveSource?: Source;
+  /** The last successful run's record, when the driver keeps it (a stream: no ledger scan per batch). */
+  readonly previous?: RunRecord;
+  /** streaming: the consumer's lag when the micro-batch started (kept in the record). */
+  readonly lag?: RunRecord["lag"];
 }
 
 /**
@@ -76,7 +85,11 @@ export async function runPipeline(
   }
 }
 
-async function runOnce(
+/**
+ * One run of a pipeline whose lock the caller holds: attempts with retries, the run events, the
+ * state (see runPipeline). The stream driver calls it once per micro-batch.
+ */
+export async function runOnce(
   loaded: LoadedConfig,
   plan: BatchPlan,
   options: RunPipelineOptions,
@@ -88,10 +101,12 @@ async function runOnce(
   const ledger = new Ledger(loaded.dataDir);
   const stateStore = new StateStore(loaded.dataDir);
   const record = newRecord(plan, runId ?? newRunId(startedAt), startedAt, options);
-  const orphans = sweepOrphanQuarantine(loaded.dataDir, plan.pipeline, ledger);
+  if (options.lag) record.lag = options.lag;
+  const streaming = options.previous !== undefined || options.liveSource !== undefined;
+  const orphans = streaming ? [] : sweepOrphanQuarantine(loaded.dataDir, plan.pipeline, ledger);
   if (orphans.length)
     log.info(`removed the quarantine files of ${orphans.length} run(s) that died before their record`);
-  const previous = ledger.lastSucceeded(plan.pipeline);
+  const previous = options.previous ?? (streaming ? undefined : ledger.lastSucceeded(plan.pipeline));
   const timed = stageTimer(record, progress);
   const attempts = () =>
     withRetries(plan, log, (attempt) => {
@@ -124,7 +139,8 @@ async function runOnce(
   failpoint("after:record");
   if (record.status === "succeeded" && record.state) stateStore.commit(plan.pipeline, record.state);
   // retention_days: after the commit; a failure is a warning in the record, never the run's failure.
-  await retainAfterRun(loaded.dataDir, plan.config, record, ledger, log);
+  // (A stream's micro-batches leave it to `sluice expire`: a vacuum per micro-batch would cost more than the batch.)
+  if (!streaming) await retainAfterRun(loaded.dataDir, plan.config, record, ledger, log);
   return record;
 }
 

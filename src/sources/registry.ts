@@ -21,6 +21,16 @@ export function createSource(config: SourceConfig): Source {
         columns: async (ctx) => (await loaded).columns(ctx),
       };
     }
+    case "nats":
+    case "redis_stream":
+      return {
+        extract: async () => {
+          throw new ConfigError(
+            `source type \`${config.type}\` is a stream: it has no end to read up to`,
+            "run it with `sluice stream PIPELINE` (until SIGINT/SIGTERM)",
+          );
+        },
+      };
     default: {
       // Unreachable for validated configs: the spec lists only the types above.
       const type = (config as { type?: unknown }).type;

@@ -90,6 +90,11 @@ export interface ExtractResult {
   /** State to commit once every sink committed (e.g. the new watermark). */
   readonly nextState?: Record<string, unknown>;
   /**
+   * The batch's id when the source can name it by what it holds (a stream: its first and last
+   * positions), so a batch read again gets the same id; default the run's id.
+   */
+  readonly batchId?: string;
+  /**
    * `replace`: the batch is the whole dataset (full and window exports);
    * `append`: the batch is a delta (incremental, streaming).
    */

@@ -1,0 +1,61 @@
+import type { Command } from "commander";
+import { ConfigError } from "../../errors.js";
+import { runStream } from "../../stream/run-stream.js";
+import { createLogger } from "../../util/logger.js";
+import { action, collect } from "../action.js";
+import { loadFromFlags } from "../load.js";
+
+interface StreamFlags {
+  config?: string;
+  set?: string[];
+  json?: boolean;
+  maxBatches?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command("stream")
+    .description("Run a streaming pipeline (nats or redis_stream source) in micro-batches until SIGINT/SIGTERM.")
+    .argument("<pipeline>", "pipeline name from the config")
+    .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
+    .option("--set <key.path=value>", "override a config value (repeatable)", collect)
+    .option("--json", "print the stream's summary as JSON on stdout when it stops")
+    .option("--max-batches <n>", "stop after N micro-batches")
+    .addHelpText(
+      "after",
+      "\nEach micro-batch is one run (its record in `sluice runs`). SIGINT or SIGTERM finishes the\ncurrent micro-batch, commits, acknowledges and exits 0.\n\nExample:\n  sluice stream transactions_stream -c sluice.yaml",
+    )
+    .action(
+      action(async (pipeline: string, flags: StreamFlags) => {
+        const loaded = await loadFromFlags(flags);
+        if (!loaded.config.pipelines[pipeline]) {
+          throw new ConfigError(
+            `no pipeline named \`${pipeline}\` in ${loaded.path}`,
+            `pipelines defined: ${Object.keys(loaded.config.pipelines).join(", ")}`,
+          );
+        }
+        const stopper = new AbortController();
+        const stop = () => stopper.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        const log = createLogger();
+        const maxBatches = flags.maxBatches === undefined ? undefined : Number(flags.maxBatches);
+        const summary = await runStream(loaded, pipeline, {
+          stop: stopper.signal,
+          log,
+          ...(maxBatches !== undefined && Number.isInteger(maxBatches) && maxBatches > 0 ? { maxBatches } : {}),
+          onBatch: (r) =>
+            log.info(
+              `micro-batch ${r.batch_id ?? r.run_id}: ${r.status}, ${r.rows.written} written, ${r.rows.quarantined} quarantined`,
+            ),
+        });
+        if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        else {
+          process.stdout.write(
+            `${pipeline}: ${summary.batches} micro-batches (${summary.failed} failed), ${summary.rows.written} rows written, ${summary.rows.quarantined} quarantined; position ${summary.position ?? "(none)"}\n`,
+          );
+        }
+        return 0;
+      }),
+    );
+}

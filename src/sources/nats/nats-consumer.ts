@@ -1,0 +1,118 @@
+import { AckPolicy, DeliverPolicy, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/nats-core";
+import type { NatsSourceConfig } from "../../config/spec.js";
+import { connectNats, parseNatsUrl } from "../../connectors/nats/connect-nats.js";
+import { SluiceError } from "../../errors.js";
+import { MessagePump } from "../stream/message-pump.js";
+import type { StreamConsumer, StreamLag, StreamMessage } from "../stream/stream-consumer.js";
+
+const COMPONENT = "source:nats";
+
+/**
+ * A JetStream durable pull consumer positioned after `after` (the committed stream sequence):
+ * recreated at every start with DeliverPolicy.StartSequence and AckPolicy.All, so it delivers in
+ * stream order from there, and one ack of a batch's last message acknowledges the batch. The
+ * pipeline's lock makes this worker its only reader. Redeliveries of messages already handed over
+ * (an ack_wait that expired during a long write) are dropped: the stream stays in order without
+ * duplicates. At most `2 x max_rows` messages are buffered (the pull's max_messages).
+ */
+export async function openNatsConsumer(
+  config: NatsSourceConfig,
+  after: string | undefined,
+  name: string,
+): Promise<StreamConsumer> {
+  const nc = await connectNats(config.url, name, COMPONENT);
+  const display = parseNatsUrl(config.url, COMPONENT).display;
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.info(config.stream).catch((err: unknown) => {
+      throw new SluiceError(`JetStream stream \`${config.stream}\` does not exist on ${display}`, {
+        component: COMPONENT,
+        stage: "connect",
+        hint: "create it (`sluice produce` and `sluice generate --out nats://...` create it), or fix `stream:`",
+        exitCode: 2,
+        cause: err,
+      });
+    });
+    await jsm.consumers.delete(config.stream, config.durable).catch(() => undefined);
+    await jsm.consumers.add(config.stream, {
+      durable_name: config.durable,
+      ack_policy: AckPolicy.All,
+      ...(after === undefined
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(after) + 1 }),
+      ...(config.subject ? { filter_subject: config.subject } : {}),
+      ack_wait: nanos(config.ack_wait_ms),
+      max_ack_pending: -1,
+    });
+    const consumer = await jetstream(nc).consumers.get(config.stream, config.durable);
+    const messages = await consumer.consume({ max_messages: Math.min(config.max_rows * 2, 50_000) });
+    return new NatsConsumer(`nats:${config.stream}`, messages, async () => {
+      messages.stop();
+      await nc.drain().catch(() => nc.close());
+    });
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+class NatsConsumer implements StreamConsumer {
+  private readonly pump: MessagePump<JsMsg>;
+  private lastSeen = 0;
+  private lastMsg: JsMsg | undefined;
+  private pending = 0;
+  private readonly handed = new Map<string, JsMsg>();
+
+  constructor(
+    readonly name: string,
+    messages: AsyncIterable<JsMsg>,
+    private readonly closeFn: () => Promise<void>,
+  ) {
+    this.pump = new MessagePump(messages[Symbol.asyncIterator]());
+  }
+
+  async next(max: number, waitMs: number, signal: AbortSignal): Promise<StreamMessage[]> {
+    const raw = await this.pump.next(max, waitMs, signal);
+    const out: StreamMessage[] = [];
+    for (const m of raw) {
+      if (m.seq <= this.lastSeen) continue; // a redelivery of a message already handed over
+      this.lastSeen = m.seq;
+      this.lastMsg = m;
+      this.pending = m.info.pending;
+      this.handed.set(String(m.seq), m);
+      out.push({
+        position: String(m.seq),
+        data: m.data,
+        deliveries: m.info.deliveryCount,
+        storedAt: Math.floor(m.info.timestampNanos / 1e6),
+      });
+    }
+    return out;
+  }
+
+  async ack(upTo: StreamMessage[]): Promise<void> {
+    const last = upTo.at(-1);
+    if (!last) return;
+    // AckPolicy.All: acking the last message acknowledges every earlier one.
+    this.handed.get(last.position)?.ack();
+    const upToSeq = Number(last.position);
+    for (const [position, msg] of this.handed) {
+      if (msg.seq > upToSeq) break; // insertion order is stream order
+      this.handed.delete(position);
+    }
+  }
+
+  /** Resets the ack timer of the newest message handed over (ack_wait_ms should cover a write). */
+  async working(): Promise<void> {
+    this.lastMsg?.working();
+  }
+
+  async lag(): Promise<StreamLag | undefined> {
+    return { messages: this.pending + this.pump.buffered };
+  }
+
+  close(): Promise<void> {
+    return this.closeFn();
+  }
+}

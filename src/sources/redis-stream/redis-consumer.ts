@@ -1,0 +1,187 @@
+import type { Redis } from "ioredis";
+import type { RedisStreamSourceConfig } from "../../config/spec.js";
+import { connectRedis } from "../../connectors/redis/connect-redis.js";
+import type { StreamConsumer, StreamLag, StreamMessage } from "../stream/stream-consumer.js";
+
+const COMPONENT = "source:redis_stream";
+/** Longest single BLOCK, so a stop signal is seen within it (a blocked connection cannot be interrupted). */
+const BLOCK_SLICE_MS = 250;
+
+type Entry = [id: string, fields: string[]];
+
+/** Orders Redis stream ids ("<ms>-<seq>") numerically. */
+export function compareRedisIds(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  const d = BigInt(am) - BigInt(bm);
+  if (d !== 0n) return d < 0n ? -1 : 1;
+  const e = BigInt(as) - BigInt(bs);
+  return e === 0n ? 0 : e < 0n ? -1 : 1;
+}
+
+/**
+ * A Redis Streams consumer-group reader positioned after `after` (the committed entry id). It
+ * first takes over the group's pending entries (XAUTOCLAIM: a dead worker's, or its own from
+ * before a restart) and reads them in id order, then new entries (XREADGROUP `>`, on a connection
+ * of its own for BLOCK). Entries at or before `after` were committed already: acknowledged and
+ * skipped. The pipeline's lock makes this worker the group's only reader, so entries arrive in id
+ * order without gaps. Holds at most one read (`max` entries) in memory.
+ */
+export async function openRedisConsumer(
+  config: RedisStreamSourceConfig,
+  after: string | undefined,
+  pipeline: string,
+): Promise<StreamConsumer> {
+  const consumer = config.consumer ?? `sluice-${pipeline}`;
+  const client = await connectRedis(config.url, `${consumer}-commands`, COMPONENT);
+  const blocking = await connectRedis(config.url, `${consumer}-reads`, COMPONENT).catch((err: unknown) => {
+    client.disconnect();
+    throw err;
+  });
+  await client.xgroup("CREATE", config.stream, config.group, "0", "MKSTREAM").catch((err: Error) => {
+    if (!String(err.message).includes("BUSYGROUP")) throw err;
+  });
+  await claimAll(client, config, consumer);
+  return new RedisConsumer(config, consumer, client, blocking, after);
+}
+
+/** Moves every pending entry of the group to `consumer` (no other reader lives: the lock). */
+async function claimAll(client: Redis, config: RedisStreamSourceConfig, consumer: string): Promise<void> {
+  let cursor = "0-0";
+  do {
+    const [next] = (await client.xautoclaim(
+      config.stream,
+      config.group,
+      consumer,
+      0,
+      cursor,
+      "COUNT",
+      1000,
+      "JUSTID",
+    )) as [string, ...unknown[]];
+    cursor = next;
+  } while (cursor !== "0-0");
+}
+
+class RedisConsumer implements StreamConsumer {
+  readonly name: string;
+  private phase: "pending" | "new" = "pending";
+  private cursor = "0";
+  private readonly handed: string[] = [];
+
+  constructor(
+    private readonly config: RedisStreamSourceConfig,
+    private readonly consumer: string,
+    private readonly client: Redis,
+    private readonly blocking: Redis,
+    private readonly after: string | undefined,
+  ) {
+    this.name = `redis:${config.stream}`;
+  }
+
+  async next(max: number, waitMs: number, signal: AbortSignal): Promise<StreamMessage[]> {
+    const out: StreamMessage[] = [];
+    const committed: string[] = [];
+    let deadline = Number.POSITIVE_INFINITY;
+    while (out.length < max && !signal.aborted) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const entries = await this.read(max - out.length, Math.max(1, Math.min(BLOCK_SLICE_MS, left)));
+      for (const [id, fields] of entries) {
+        if (this.after !== undefined && compareRedisIds(id, this.after) <= 0) {
+          committed.push(id);
+          continue;
+        }
+        this.handed.push(id);
+        out.push({
+          position: id,
+          data: this.payload(fields),
+          deliveries: this.phase === "pending" ? 2 : 1,
+          storedAt: Number(id.split("-")[0]),
+        });
+      }
+      if (out.length > 0 && deadline === Number.POSITIVE_INFINITY) deadline = Date.now() + waitMs;
+    }
+    // Entries committed before (at or before `after`) are acknowledged at once.
+    if (committed.length > 0) await this.ackIds(committed);
+    return out;
+  }
+
+  private async read(count: number, blockMs: number): Promise<Entry[]> {
+    const { stream, group } = this.config;
+    if (this.phase === "pending") {
+      const res = (await this.client.xreadgroup(
+        "GROUP",
+        group,
+        this.consumer,
+        "COUNT",
+        count,
+        "STREAMS",
+        stream,
+        this.cursor,
+      )) as [string, Entry[]][] | null;
+      const entries = res?.[0]?.[1] ?? [];
+      if (entries.length === 0) this.phase = "new";
+      else this.cursor = entries.at(-1)![0];
+      return entries;
+    }
+    const res = (await this.blocking.xreadgroup(
+      "GROUP",
+      group,
+      this.consumer,
+      "COUNT",
+      count,
+      "BLOCK",
+      blockMs,
+      "STREAMS",
+      stream,
+      ">",
+    )) as [string, Entry[]][] | null;
+    return res?.[0]?.[1] ?? [];
+  }
+
+  private payload(fields: string[]): Uint8Array {
+    const i = fields.indexOf(this.config.field);
+    if (i >= 0 && i % 2 === 0) return Buffer.from(fields[i + 1] ?? "");
+    const record: Record<string, string> = {};
+    for (let j = 0; j + 1 < fields.length; j += 2) record[fields[j]!] = fields[j + 1]!;
+    return Buffer.from(JSON.stringify(record));
+  }
+
+  async ack(upTo: StreamMessage[]): Promise<void> {
+    const last = upTo.at(-1);
+    if (!last) return;
+    const done: string[] = [];
+    while (this.handed.length > 0 && compareRedisIds(this.handed[0]!, last.position) <= 0)
+      done.push(this.handed.shift()!);
+    await this.ackIds(done);
+  }
+
+  private async ackIds(ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 1000) {
+      await this.client.xack(this.config.stream, this.config.group, ...ids.slice(i, i + 1000));
+    }
+  }
+
+  async working(): Promise<void> {
+    // Redis never redelivers by itself: pending entries wait for XAUTOCLAIM.
+  }
+
+  async lag(): Promise<StreamLag | undefined> {
+    const groups = (await this.client.xinfo("GROUPS", this.config.stream).catch(() => [])) as unknown[][];
+    for (const g of groups) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
+      if (info.get("name") === this.config.group) {
+        const lag = Number(info.get("lag") ?? Number.NaN);
+        return Number.isFinite(lag) ? { messages: lag + this.handed.length } : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.blocking.disconnect();
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

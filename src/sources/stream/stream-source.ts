@@ -1,0 +1,111 @@
+import type { ExtractResult, Source, SourceContext } from "../source.js";
+import { messagesRelation } from "./messages-relation.js";
+import type { PositionOrder, StreamConsumer, StreamMessage } from "./stream-consumer.js";
+
+/** Micro-batching settings of a streaming source (SPEC section 9). */
+export interface MicroBatching {
+  readonly max_rows: number;
+  readonly max_wait_ms: number;
+  readonly max_message_bytes: number;
+}
+
+/**
+ * A stream as a Source of micro-batches, for the stream driver: `fill` waits for messages, each
+ * `extract` hands over the next batch as a relation (see messagesRelation), and `commit` drops the
+ * batch once the state moved past it, acknowledging it to the broker.
+ *
+ * Contract: a batch stays buffered until committed, so a retried attempt extracts the same
+ * messages; with `ctx.until` (a batch an earlier worker left pending) the batch is exactly the
+ * messages up to that position. `nextState` is `{ position }` of the batch's last message and the
+ * batch id names the stream and the first and last positions, so a batch has the same id however
+ * often it is read.
+ */
+export class StreamSource implements Source {
+  private buffer: StreamMessage[] = [];
+
+  constructor(
+    private readonly consumer: StreamConsumer,
+    private readonly settings: MicroBatching,
+    private readonly order: PositionOrder,
+    private readonly stop: AbortSignal,
+  ) {}
+
+  get name(): string {
+    return this.consumer.name;
+  }
+
+  /** Waits until a batch is buffered (max_rows, or max_wait_ms after the first); false when stopped first. */
+  async fill(): Promise<boolean> {
+    const want = this.settings.max_rows - this.buffer.length;
+    if (want > 0) this.buffer.push(...(await this.consumer.next(want, this.settings.max_wait_ms, this.stop)));
+    return this.buffer.length > 0;
+  }
+
+  async extract(ctx: SourceContext): Promise<ExtractResult> {
+    const until = typeof ctx.until?.position === "string" ? ctx.until.position : undefined;
+    const batch = until === undefined ? this.buffer.slice(0, this.settings.max_rows) : await this.upTo(until, ctx);
+    const loaded = await messagesRelation(
+      ctx,
+      batch,
+      this.consumer.name.replace(/^\w+:/, ""),
+      this.settings.max_message_bytes,
+    );
+    const first = batch[0]?.position ?? "none";
+    const last = batch.at(-1)?.position ?? "none";
+    return {
+      relation: loaded.relation,
+      rows: loaded.rows,
+      ...(loaded.unparseable ? { unparseable: loaded.unparseable } : {}),
+      ...(loaded.materialize ? { materialize: loaded.materialize } : {}),
+      ...(batch.length ? { nextState: { position: last } } : {}),
+      extent: "append",
+      batchId: `${this.consumer.name.replace(/[^\w.-]+/g, "_")}-${first}-${last}`,
+      description: `${batch.length} messages of ${this.consumer.name} (${first}..${last})`,
+    };
+  }
+
+  /** The buffered messages up to and including `until`, reading more until it is there. */
+  private async upTo(until: string, ctx: SourceContext): Promise<StreamMessage[]> {
+    const reached = () => this.buffer.some((m) => this.order(m.position, until) >= 0);
+    while (!reached()) {
+      const more = await this.consumer.next(
+        this.settings.max_rows,
+        this.settings.max_wait_ms,
+        AbortSignal.timeout(10_000),
+      );
+      if (more.length === 0) {
+        ctx.log.warn(
+          `${this.consumer.name}: position ${until} of the pending batch is no longer in the stream; finishing it with what is`,
+        );
+        break;
+      }
+      this.buffer.push(...more);
+    }
+    const end = this.buffer.findIndex((m) => this.order(m.position, until) > 0);
+    return this.buffer.slice(0, end < 0 ? this.buffer.length : end);
+  }
+
+  /** The state moved past `position`: drop those messages and acknowledge them to the broker. */
+  async commit(position: string): Promise<void> {
+    const end = this.buffer.findIndex((m) => this.order(m.position, position) > 0);
+    const done = this.buffer.splice(0, end < 0 ? this.buffer.length : end);
+    await this.consumer.ack(done);
+  }
+
+  /** The broker's count of messages behind, and the age of the oldest buffered message. */
+  async lag(): ReturnType<StreamConsumer["lag"]> {
+    const behind = await this.consumer.lag();
+    const oldest = this.buffer[0]?.storedAt;
+    const seconds = oldest === undefined ? undefined : Math.max(0, (Date.now() - oldest) / 1000);
+    if (!behind && seconds === undefined) return undefined;
+    return { messages: behind?.messages ?? this.buffer.length, ...(seconds !== undefined ? { seconds } : {}) };
+  }
+
+  working(): Promise<void> {
+    return this.consumer.working();
+  }
+
+  close(): Promise<void> {
+    return this.consumer.close();
+  }
+}

@@ -1,0 +1,34 @@
+import type { SourceConfig } from "../config/spec.js";
+import { ConfigError } from "../errors.js";
+import type { StreamConsumer } from "../sources/stream/stream-consumer.js";
+import { type MicroBatching, StreamSource } from "../sources/stream/stream-source.js";
+
+/**
+ * Opens the pipeline's stream source positioned after `after` (the committed position), its
+ * client loaded on first use. A source that is not a stream is a ConfigError naming `sluice run`.
+ */
+export async function openStreamSource(
+  config: SourceConfig,
+  pipeline: string,
+  after: string | undefined,
+  stop: AbortSignal,
+): Promise<StreamSource> {
+  let consumer: StreamConsumer;
+  let order: (a: string, b: string) => number;
+  if (config.type === "nats") {
+    const { openNatsConsumer } = await import("../sources/nats/nats-consumer.js");
+    consumer = await openNatsConsumer(config, after, `sluice-${pipeline}`);
+    order = (a, b) => Number(a) - Number(b);
+  } else if (config.type === "redis_stream") {
+    const { openRedisConsumer, compareRedisIds } = await import("../sources/redis-stream/redis-consumer.js");
+    consumer = await openRedisConsumer(config, after, pipeline);
+    order = compareRedisIds;
+  } else {
+    throw new ConfigError(
+      `pipeline ${pipeline} reads a \`${config.type}\` source, which is not a stream`,
+      "run it with `sluice run`; `sluice stream` takes pipelines with a nats or redis_stream source",
+    );
+  }
+  const settings: MicroBatching = config;
+  return new StreamSource(consumer, settings, order, stop);
+}
