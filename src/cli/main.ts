@@ -13,6 +13,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   run: "./commands/run.js",
   stream: "./commands/stream.js",
   generate: "./commands/generate.js",
+  produce: "./commands/produce.js",
   query: "./commands/query.js",
   runs: "./commands/runs.js",
   quarantine: "./commands/quarantine.js",

@@ -23,9 +23,13 @@ interface GenerateFlags {
 /** The writer of each `--out` URL scheme, loaded only when used (pg is not loaded for a file output). */
 const writePostgres: GeneratedOutputWriter = async (request) =>
   (await import("../../sinks/postgres-copy/write-generated.js")).writeGenerated(request);
+const writeBroker: GeneratedOutputWriter = async (request) =>
+  (await import("../../sinks/broker-publish/write-generated.js")).writeGenerated(request);
 const URL_WRITERS: Readonly<Record<string, GeneratedOutputWriter>> = {
   postgres: writePostgres,
   postgresql: writePostgres,
+  nats: writeBroker,
+  redis: writeBroker,
 };
 
 export function register(program: Command): void {
@@ -36,7 +40,7 @@ export function register(program: Command): void {
     .option("--rows <n>", "rows to write (duplicates injected by --chaos count as rows)", "10000")
     .option(
       "--out <file|url>",
-      "FILE.jsonl | .ndjson | .csv | .parquet (Snappy), or postgres://, nats://, redis:// (default: DATASET.jsonl)",
+      "FILE.jsonl | .ndjson | .csv | .parquet (Snappy), or postgres://...?table=T, nats://HOST/SUBJECT, redis://HOST/KEY (default: DATASET.jsonl)",
     )
     .option("--seed <n>", "same seed and anchor -> byte-identical output", "42")
     .option(
@@ -70,10 +74,15 @@ Examples:
   sluice generate customer_events --rows 100000 --out ce.jsonl --chaos dup_rate=0.15,missing_rate.user_id=0.03
   sluice generate pubsub --rows 50000 --out msgs.csv --chaos dup_rate=0.05..0.15,out_of_order_rate=0.1 --json
   sluice generate behavioral_events --rows 200000 --out "postgres://localhost/app?table=BehavioralEvent" --replace
+  sluice generate transactions --rows 100000 --out nats://127.0.0.1:4222/payments.tx
+  sluice generate pubsub --rows 50000 --out redis://127.0.0.1:6379/messages
 
 Without --anchor the window ends at the start of the current UTC day (of SLUICE_NOW when set), so the same seed
 gives the same bytes all day; pass --anchor to get the same bytes on any day. A postgres:// table that exists is
-left alone unless --replace or --append is given. The summary goes to stderr; --json prints it on stdout.`,
+left alone unless --replace or --append is given. nats:// and redis:// publish one JSON message per row
+(ISO timestamps) and always append: the path is the subject (JetStream stream created when missing, named
+after the subject with non-word characters as _, or ?stream=NAME) or the Redis stream key (XADD key * data
+<json>). The summary goes to stderr; --json prints it on stdout.`,
     )
     .action(
       action(async (dataset: string, flags: GenerateFlags) => {

@@ -28,8 +28,9 @@ export type IfTargetExists = "fail" | "replace" | "append";
  * Writes a generated dataset to a URL target (postgres://, nats://,
  * redis://). Called with the engine holding the generation: `query.sql` is a
  * SELECT valid for the duration of the call (typed columns: TIMESTAMPTZ,
- * JSON ...), yielding `query.plan.rows` rows in order. It must write all of
- * them or throw a SluiceError (transient when a retry may succeed).
+ * JSON ...; for a `stream` scheme timestamps are ISO-8601 text, as the JSON
+ * messages carry them), yielding `query.plan.rows` rows in order. It must
+ * write all of them or throw a SluiceError (transient when a retry may succeed).
  */
 export type GeneratedOutputWriter = (request: {
   readonly engine: Engine;
@@ -39,15 +40,16 @@ export type GeneratedOutputWriter = (request: {
 }) => Promise<GeneratedOutput>;
 
 /**
- * The URL schemes `--out` knows, and where the ones without a writer are planned. The writers
- * themselves are passed in by the driver (cli/commands/generate.ts: the sinks' `writeGenerated`), so
- * this module names no sink; a known scheme without a writer fails with a clear message.
+ * The URL schemes `--out` knows: a `table` (typed columns) or a `stream` of JSON messages (ISO-8601
+ * timestamps). The writers themselves are passed in by the driver (cli/commands/generate.ts: the
+ * sinks' `writeGenerated`), so this module names no sink; a known scheme without a writer fails with
+ * a clear message.
  */
-export const URL_OUTPUT_SCHEMES: Readonly<Record<string, { readonly pending: string }>> = {
-  postgres: { pending: "issue 4" },
-  postgresql: { pending: "issue 4" },
-  nats: { pending: "streaming sources and outputs" },
-  redis: { pending: "streaming sources and outputs" },
+export const URL_OUTPUT_SCHEMES: Readonly<Record<string, { readonly kind: "table" | "stream" }>> = {
+  postgres: { kind: "table" },
+  postgresql: { kind: "table" },
+  nats: { kind: "stream" },
+  redis: { kind: "stream" },
 };
 
 const FILE_FORMATS: Readonly<Record<string, "jsonl" | "csv" | "parquet">> = {
@@ -77,7 +79,8 @@ export async function writeGenerated(
   return withPositions(engine, probe.plan.rows, "_sluice_generate_positions", async (positions) => {
     if (scheme !== undefined) {
       const writer = urlWriter(scheme, target, writers);
-      const query = generationQuery(options, { positions });
+      const isoTimestamps = URL_OUTPUT_SCHEMES[scheme]?.kind === "stream";
+      const query = generationQuery(options, { positions, isoTimestamps });
       return { ...(await writer({ engine, query, target, ifExists })), plan: query.plan };
     }
     const query = generationQuery(options, {
@@ -131,7 +134,7 @@ function urlWriter(
   const writer = writers[scheme];
   if (writer) return writer;
   throw new SluiceError(
-    `${scheme} output (${redactSecrets(target)}) is not available in this version of sluice (planned: ${entry.pending})`,
+    `${scheme} output (${redactSecrets(target)}) is not available in this build of sluice (no ${entry.kind} writer)`,
     {
       component: "generate",
       stage: "write",
