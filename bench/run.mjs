@@ -19,6 +19,8 @@ const order = [
   "postgres-memory",
   "delta-merge",
   "delta-open",
+  "stream-nats",
+  "stream-redis",
 ];
 const files = readdirSync(join(here, "cases"))
   .filter((f) => f.endsWith(".mjs"))
