@@ -9,7 +9,7 @@ import { type StreamFixture, streamFixture } from "./support/stream-broker.js";
 // `sluice stream` against real brokers: micro-batches through contract, merge and two sinks; bad
 // messages quarantined with their stream position; SIGKILLs at random moments lose and double nothing.
 
-function yaml(source: string, dedup = "{ strategy: merge, key: [id], order_by: v }"): string {
+function yaml(source: string, dedup = "{ strategy: merge, key: [id], order_by: v }", transforms = "[]"): string {
   return `version: 1
 data_dir: ./data
 pipelines:
@@ -21,7 +21,9 @@ pipelines:
         id: { type: integer, required: true }
         v: { type: integer, required: true }
         kind: { type: string }
+        checked: { type: integer }
     dedup: ${dedup}
+    transforms: ${transforms}
     sinks:
       - { type: parquet, path: lake/events, layout: partitioned, format: delta, partition_by: [kind] }
       - { type: duckdb, schema: s, table: events, mode: table }
@@ -155,5 +157,25 @@ describe.each(["redis", "nats"] as const)("sluice stream from %s", (kind) => {
       { cwd: dir },
     );
     expect(JSON.parse(lake.stdout)).toEqual([{ n: total, d: total }]);
+  });
+
+  it("a message that fails processing every time is isolated and dead-lettered with its error; the stream goes on", async (t) => {
+    if (!fx) return t.skip();
+    const poison = `[{ type: derive, columns: { checked: "CASE WHEN v = 77 THEN error('poison message ' || v) ELSE v END" } }]`;
+    const dir = projectDir(
+      yaml(fx.source(", max_rows: 100, max_wait_ms: 100, max_deliveries: 2"), "{ strategy: none }", poison),
+    );
+    await fx.publish(Array.from({ length: 300 }, (_, i) => message(i, 1000)));
+    const child = startStream(dir);
+    await streaming(child);
+    await caughtUp(dir, { n: 299, ids: 299, sum: (300 * 299) / 2 - 77 });
+    expect(await stopAndWait(child, "SIGTERM")).toBe(0);
+    const [dead] = await duckQuery<{ n: bigint; pos: string; raw: string; error: string }>(
+      `SELECT count(*) AS n, any_value(_source_pos) AS pos, any_value(_raw) AS raw, any_value(_error) AS error
+       FROM read_parquet('${join(dir, "data", "deadletter", "events")}/*.parquet')`,
+    );
+    expect(dead).toMatchObject({ n: 1n, raw: message(77, 1000) });
+    expect(dead?.pos).toMatch(/#\d+(-\d+)?$/);
+    expect(dead?.error).toContain("poison message 77");
   });
 });

@@ -143,6 +143,12 @@ const streamSettings = {
     .positive()
     .default(1_048_576)
     .describe("A larger message is quarantined (with its stream position) without being parsed."),
+  max_deliveries: z
+    .number()
+    .int()
+    .positive()
+    .default(5)
+    .describe("A message whose micro-batch fails this often, isolated, goes to the dead letter."),
 };
 
 export const natsSourceSpec = z.strictObject({

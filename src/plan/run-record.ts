@@ -82,5 +82,6 @@ export interface RunRecord {
   quarantine_path?: string;
   report_path?: string;
   state?: Record<string, unknown>;
-  error?: { message: string; hint?: string; component?: string; stage?: string };
+  /** Why the run failed; `transient`: a retry may succeed (a connection, a lock), the input is not at fault. */
+  error?: { message: string; hint?: string; component?: string; stage?: string; transient?: boolean };
 }

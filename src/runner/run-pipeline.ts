@@ -212,5 +212,6 @@ function failed(record: RunRecord, e: SluiceError): void {
     ...(e.hint ? { hint: redactSecrets(e.hint) } : {}),
     component: e.component,
     stage: e.stage,
+    ...(e.transient ? { transient: true } : {}),
   };
 }

@@ -9,6 +9,7 @@ import { runOnce } from "../runner/run-pipeline.js";
 import { StateStore } from "../runner/state-store.js";
 import type { StreamSource } from "../sources/stream/stream-source.js";
 import { type Logger, silentLogger } from "../util/logger.js";
+import { afterFailure } from "./after-failure.js";
 import { openStreamSource } from "./open-stream-source.js";
 
 export interface StreamOptions {
@@ -31,6 +32,8 @@ export interface StreamSummary {
   rows: { extracted: number; written: number; quarantined: number };
   /** The committed position when it stopped. */
   position?: string;
+  /** Micro-batches whose messages went to the dead letter. */
+  dead_lettered?: number;
   lag?: RunRecord["lag"];
 }
 
@@ -80,6 +83,18 @@ export async function runStream(
     log.info(`streaming ${source.name} after position ${after ?? "(start)"}`);
     let previous = new Ledger(loaded.dataDir).lastSucceeded(pipeline);
     let failures = 0;
+    // While a failing message is being isolated: the position the first failed batch ended at.
+    let isolating: string | undefined;
+    const config = plan.config.source as { max_deliveries?: number };
+    const failure = {
+      dataDir: loaded.dataDir,
+      pipeline,
+      stateStore,
+      source,
+      log,
+      maxDeliveries: config.max_deliveries ?? 5,
+      now: () => new Date(),
+    };
     while (!options.stop.aborted && (options.maxBatches === undefined || summary.batches < options.maxBatches)) {
       const pending = pendingBatch(stateStore.load(pipeline));
       if (!pending && !(await source.fill())) break;
@@ -102,9 +117,25 @@ export async function runStream(
         if (position !== undefined) await source.commit(String(position));
         summary.position = position === undefined ? summary.position : String(position);
         summary.lag = lag;
+        if (isolating !== undefined && position !== undefined && !source.before(String(position), isolating)) {
+          isolating = undefined;
+          source.resetLimit();
+        }
         continue;
       }
       failures++;
+      const next = await afterFailure(failure, record, failures);
+      if (next.action === "isolate") {
+        isolating ??= next.until;
+        failures = 0;
+        continue;
+      }
+      if (next.action === "dead-lettered") {
+        failures = 0;
+        summary.dead_lettered = (summary.dead_lettered ?? 0) + 1;
+        summary.position = next.position;
+        continue;
+      }
       const wait = Math.min(1000 * 2 ** Math.min(failures - 1, 5), MAX_BACKOFF_MS);
       log.error(`micro-batch failed (${record.error?.message ?? record.status}); trying it again in ${wait} ms`);
       await sleep(wait, options.stop);

@@ -22,13 +22,17 @@ export interface MicroBatching {
  */
 export class StreamSource implements Source {
   private buffer: StreamMessage[] = [];
+  /** Messages per micro-batch: `max_rows`, lowered by the driver to isolate a message that fails. */
+  limit: number;
 
   constructor(
     private readonly consumer: StreamConsumer,
     private readonly settings: MicroBatching,
     private readonly order: PositionOrder,
     private readonly stop: AbortSignal,
-  ) {}
+  ) {
+    this.limit = settings.max_rows;
+  }
 
   get name(): string {
     return this.consumer.name;
@@ -36,14 +40,14 @@ export class StreamSource implements Source {
 
   /** Waits until a batch is buffered (max_rows, or max_wait_ms after the first); false when stopped first. */
   async fill(): Promise<boolean> {
-    const want = this.settings.max_rows - this.buffer.length;
+    const want = this.limit - this.buffer.length;
     if (want > 0) this.buffer.push(...(await this.consumer.next(want, this.settings.max_wait_ms, this.stop)));
     return this.buffer.length > 0;
   }
 
   async extract(ctx: SourceContext): Promise<ExtractResult> {
     const until = typeof ctx.until?.position === "string" ? ctx.until.position : undefined;
-    const batch = until === undefined ? this.buffer.slice(0, this.settings.max_rows) : await this.upTo(until, ctx);
+    const batch = until === undefined ? this.buffer.slice(0, this.limit) : await this.upTo(until, ctx);
     const loaded = await messagesRelation(
       ctx,
       batch,
@@ -81,6 +85,23 @@ export class StreamSource implements Source {
       }
       this.buffer.push(...more);
     }
+    const end = this.buffer.findIndex((m) => this.order(m.position, until) > 0);
+    return this.buffer.slice(0, end < 0 ? this.buffer.length : end);
+  }
+
+  /** Back to `max_rows` per micro-batch (after a failing message was isolated). */
+  resetLimit(): void {
+    this.limit = this.settings.max_rows;
+  }
+
+  /** Whether position `a` comes before `b` in the stream. */
+  before(a: string, b: string): boolean {
+    return this.order(a, b) < 0;
+  }
+
+  /** The messages the next batch holds: up to `until` (a pending batch), else the first `limit`. */
+  peek(until?: string): StreamMessage[] {
+    if (until === undefined) return this.buffer.slice(0, this.limit);
     const end = this.buffer.findIndex((m) => this.order(m.position, until) > 0);
     return this.buffer.slice(0, end < 0 ? this.buffer.length : end);
   }

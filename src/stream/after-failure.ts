@@ -1,0 +1,71 @@
+import type { RunRecord } from "../plan/run-record.js";
+import { pendingBatch } from "../runner/pending-batch.js";
+import type { StateStore } from "../runner/state-store.js";
+import type { StreamSource } from "../sources/stream/stream-source.js";
+import type { Logger } from "../util/logger.js";
+import { writeDeadLetters } from "./dead-letter.js";
+
+export interface FailureEnv {
+  readonly dataDir: string;
+  readonly pipeline: string;
+  readonly stateStore: StateStore;
+  readonly source: StreamSource;
+  readonly log: Logger;
+  readonly maxDeliveries: number;
+  readonly now: () => Date;
+}
+
+/** What the driver does next after a failed micro-batch. */
+export type FailureOutcome =
+  | { readonly action: "retry" }
+  | { readonly action: "isolate"; readonly until: string }
+  | { readonly action: "dead-lettered"; readonly path: string; readonly position: string };
+
+/**
+ * Decides what follows a failed micro-batch so a message that fails every time cannot stop the
+ * stream, while an outage loses nothing.
+ *
+ * - A transient failure (a connection, a lock: the input is not at fault): the same batch again.
+ * - The batch failed on its input and no sink wrote it: the pending intent is dropped and the next
+ *   batches are half as large (down to one message) until the stream is past it, to find the
+ *   message that fails.
+ * - One message (or a batch a sink already wrote) failing `maxDeliveries` times: its messages go
+ *   to the dead letter with the error (written before the position moves past them), the state
+ *   moves past them and the broker is told.
+ */
+export async function afterFailure(env: FailureEnv, record: RunRecord, failures: number): Promise<FailureOutcome> {
+  if (record.error?.transient) return { action: "retry" };
+  const state = env.stateStore.load(env.pipeline);
+  const pending = pendingBatch(state);
+  const until = typeof pending?.until.position === "string" ? pending.until.position : undefined;
+  const messages = env.source.peek(until);
+  const last = messages.at(-1)?.position;
+  if (last === undefined) return { action: "retry" };
+  const written = (record.commits ?? []).some((c) => c.status === "written");
+  const { pending: _dropped, ...rest } = state;
+  if (messages.length > 1 && !written) {
+    env.stateStore.commit(env.pipeline, rest);
+    env.source.limit = Math.max(1, Math.floor(messages.length / 2));
+    env.log.warn(
+      `micro-batch ${record.batch_id ?? record.run_id} failed (${record.error?.message}); trying ${env.source.limit} messages at a time to find the one that fails`,
+    );
+    return { action: "isolate", until: last };
+  }
+  if (failures < env.maxDeliveries) return { action: "retry" };
+  const error = record.error?.message ?? `micro-batch ${record.status}`;
+  const batchId = pending?.batch_id ?? record.batch_id ?? record.run_id;
+  const path = await writeDeadLetters(
+    env.dataDir,
+    env.pipeline,
+    env.source.name.replace(/^\w+:/, ""),
+    batchId,
+    messages.map((message) => ({ message, error })),
+    env.now(),
+  );
+  env.stateStore.commit(env.pipeline, { ...rest, position: last });
+  await env.source.commit(last);
+  env.log.warn(
+    `${messages.length} message(s) up to ${env.source.name}#${last} failed ${failures} times: dead-lettered to ${path}`,
+  );
+  return { action: "dead-lettered", path, position: last };
+}
