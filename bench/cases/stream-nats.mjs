@@ -11,7 +11,7 @@
 //
 // Environment:
 //   SLUICE_BENCH_STREAM_MESSAGES=200000   messages per stream.
-//   SLUICE_BENCH_STREAM_MAX_ROWS=20000    the source's max_rows (max_wait_ms 500).
+//   SLUICE_BENCH_STREAM_MAX_ROWS=50000    the source's max_rows (max_wait_ms 500).
 //   SLUICE_BENCH_NATS_URL=nats://127.0.0.1:4222
 //
 // The machine's broker is used; when it does not answer the case is an error saying so. The stream (and
@@ -30,7 +30,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, "..", "..");
 export const CLI = join(ROOT, "dist", "cli", "main.js");
 export const MESSAGES = Math.max(1, Number(process.env.SLUICE_BENCH_STREAM_MESSAGES ?? 200_000));
-export const MAX_ROWS = Math.max(1, Number(process.env.SLUICE_BENCH_STREAM_MAX_ROWS ?? 20_000));
+export const MAX_ROWS = Math.max(1, Number(process.env.SLUICE_BENCH_STREAM_MAX_ROWS ?? 50_000));
 export const TARGET_FRACTION = 0.5;
 export const TARGET_MSGS_PER_S = 50_000;
 const NATS_URL = process.env.SLUICE_BENCH_NATS_URL ?? "nats://127.0.0.1:4222";

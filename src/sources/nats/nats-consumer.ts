@@ -109,7 +109,7 @@ class NatsConsumer implements StreamConsumer {
   }
 
   async lag(): Promise<StreamLag | undefined> {
-    return { messages: this.pending + this.pump.buffered };
+    return { messages: this.pending };
   }
 
   close(): Promise<void> {

@@ -9,14 +9,13 @@ const BLOCK_SLICE_MS = 250;
 
 type Entry = [id: string, fields: string[]];
 
-/** Orders Redis stream ids ("<ms>-<seq>") numerically. */
+/** Orders Redis stream ids ("<ms>-<seq>") numerically (both parts are below 2^53 in practice). */
 export function compareRedisIds(a: string, b: string): number {
-  const [am = "0", as = "0"] = a.split("-");
-  const [bm = "0", bs = "0"] = b.split("-");
-  const d = BigInt(am) - BigInt(bm);
-  if (d !== 0n) return d < 0n ? -1 : 1;
-  const e = BigInt(as) - BigInt(bs);
-  return e === 0n ? 0 : e < 0n ? -1 : 1;
+  const i = a.indexOf("-");
+  const j = b.indexOf("-");
+  const d = Number(i < 0 ? a : a.slice(0, i)) - Number(j < 0 ? b : b.slice(0, j));
+  if (d !== 0) return d;
+  return Number(i < 0 ? 0 : a.slice(i + 1)) - Number(j < 0 ? 0 : b.slice(j + 1));
 }
 
 /**
@@ -151,16 +150,20 @@ class RedisConsumer implements StreamConsumer {
   async ack(upTo: StreamMessage[]): Promise<void> {
     const last = upTo.at(-1);
     if (!last) return;
-    const done: string[] = [];
-    while (this.handed.length > 0 && compareRedisIds(this.handed[0]!, last.position) <= 0)
-      done.push(this.handed.shift()!);
-    await this.ackIds(done);
+    let end = 0;
+    while (end < this.handed.length && compareRedisIds(this.handed[end]!, last.position) <= 0) end++;
+    await this.ackIds(this.handed.splice(0, end));
   }
 
+  /** XACK in chunks of 1,000 ids, sent as one pipeline (one round trip). */
   private async ackIds(ids: string[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += 1000) {
-      await this.client.xack(this.config.stream, this.config.group, ...ids.slice(i, i + 1000));
-    }
+    if (ids.length === 0) return;
+    const pipe = this.client.pipeline();
+    for (let i = 0; i < ids.length; i += 1000)
+      pipe.xack(this.config.stream, this.config.group, ...ids.slice(i, i + 1000));
+    const results = (await pipe.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
   }
 
   async working(): Promise<void> {

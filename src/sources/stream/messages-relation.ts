@@ -8,6 +8,18 @@ import type { StreamMessage } from "./stream-consumer.js";
 
 /** Name of the micro-batch's JSONL file in positions (`m:17`) before they become stream positions. */
 const DISPLAY = "m";
+const NEWLINE = Buffer.from("\n");
+/** Lines that are not JSON objects, so the reader sets them aside as unparseable. */
+const TOO_LARGE = Buffer.from('"<too large>"');
+const EMPTY = Buffer.from('"<empty>"');
+
+/** The message as one line: line breaks (only ever whitespace between JSON tokens) become spaces. */
+function oneLine(data: Uint8Array): Uint8Array {
+  if (data.indexOf(10) < 0 && data.indexOf(13) < 0) return data;
+  const line = Buffer.from(data);
+  for (let i = 0; i < line.length; i++) if (line[i] === 10 || line[i] === 13) line[i] = 32;
+  return line;
+}
 
 /**
  * Loads a micro-batch's messages into the engine the way the file source loads a JSONL file (the
@@ -26,23 +38,28 @@ export async function messagesRelation(
   maxBytes: number,
 ): Promise<FileBatch> {
   const path = join(ctx.scratchDir, `${ctx.tmpName("messages")}.jsonl`);
-  const lines: Buffer[] = [];
+  const lines: Uint8Array[] = [];
   const oversize: { pos: string; bytes: number }[] = [];
   for (const m of messages) {
     if (m.data.length > maxBytes) {
       oversize.push({ pos: m.position, bytes: m.data.length });
-      lines.push(Buffer.from('"<too large>"\n'));
+      lines.push(TOO_LARGE, NEWLINE);
       continue;
     }
-    const line = Buffer.from(m.data);
-    for (let i = 0; i < line.length; i++) if (line[i] === 10 || line[i] === 13) line[i] = 32;
-    lines.push(line.length === 0 ? Buffer.from('"<empty>"') : line, Buffer.from("\n"));
+    lines.push(m.data.length === 0 ? EMPTY : oneLine(m.data), NEWLINE);
   }
   writeFileSync(path, Buffer.concat(lines));
   const batch = await readJsonl(ctx, [{ path, display: DISPLAY, bytes: 0 }]);
+  // Line i's stream position, as a list indexed by line (read from a file: a 20K-item SQL literal
+  // costs more to parse than the batch costs to load).
+  const positionsFile = `${path}.positions`;
+  writeFileSync(positionsFile, `${messages.map((m) => `${stream}#${m.position}`).join("\n")}\n`);
   const positions = ctx.tmpName("positions");
-  const list = messages.map((m) => literal(`${stream}#${m.position}`)).join(", ");
-  await ctx.engine.run(`CREATE TABLE ${positions} AS SELECT [${list}]::VARCHAR[] AS p`, "extract");
+  await ctx.engine.run(
+    `CREATE TABLE ${positions} AS SELECT list(p ORDER BY i) AS p FROM (
+       SELECT p, row_number() OVER () AS i FROM read_csv(${literal(positionsFile)}, header = false, delim = '\t', quote = '', escape = '', columns = {'p': 'VARCHAR'}))`,
+    "extract",
+  );
   const tooLarge = new Map(oversize.map((o) => [`${stream}#${o.pos}`, o.bytes]));
   const positioned = (loaded: FileBatch): Promise<FileBatch> =>
     withPositions(ctx, loaded, positions, tooLarge, maxBytes);

@@ -22,6 +22,8 @@ export interface MicroBatching {
  */
 export class StreamSource implements Source {
   private buffer: StreamMessage[] = [];
+  /** The consumer's reads, one at a time (a prefetch runs while a batch is processed). */
+  private reads: Promise<void> = Promise.resolve();
   /** Messages per micro-batch: `max_rows`, lowered by the driver to isolate a message that fails. */
   limit: number;
 
@@ -40,14 +42,36 @@ export class StreamSource implements Source {
 
   /** Waits until a batch is buffered (max_rows, or max_wait_ms after the first); false when stopped first. */
   async fill(): Promise<boolean> {
+    await this.reads;
     const want = this.limit - this.buffer.length;
-    if (want > 0) this.buffer.push(...(await this.consumer.next(want, this.settings.max_wait_ms, this.stop)));
+    if (want > 0) await this.pull(want, this.settings.max_wait_ms, this.stop);
     return this.buffer.length > 0;
+  }
+
+  /**
+   * Reads the next batch's messages in the background while this one is processed (broker I/O
+   * overlaps the engine's work); at most two batches are ever buffered.
+   */
+  private prefetch(): void {
+    const room = 2 * this.limit - this.buffer.length;
+    if (room > 0 && Number.isFinite(room))
+      void this.pull(Math.min(room, this.limit), this.settings.max_wait_ms, this.stop);
+  }
+
+  /** Appends up to `max` messages read from the consumer, after any read in progress. */
+  private pull(max: number, waitMs: number, signal: AbortSignal): Promise<void> {
+    const read = async () => {
+      this.buffer.push(...(await this.consumer.next(max, waitMs, signal)));
+    };
+    const next = this.reads.then(read, read);
+    this.reads = next.catch(() => undefined);
+    return next;
   }
 
   async extract(ctx: SourceContext): Promise<ExtractResult> {
     const until = typeof ctx.until?.position === "string" ? ctx.until.position : undefined;
     const batch = until === undefined ? this.buffer.slice(0, this.limit) : await this.upTo(until, ctx);
+    this.prefetch();
     const loaded = await messagesRelation(
       ctx,
       batch,
@@ -83,7 +107,6 @@ export class StreamSource implements Source {
         );
         break;
       }
-      this.buffer.push(...more);
     }
     const end = this.buffer.findIndex((m) => this.order(m.position, until) > 0);
     return this.buffer.slice(0, end < 0 ? this.buffer.length : end);
