@@ -35,8 +35,17 @@ function message(i: number, keys: number): string {
   return JSON.stringify({ id: i % keys, v: i, kind: `k${i % 3}` });
 }
 
+const children: ChildProcess[] = [];
+afterEach(() => {
+  // A failed test must not leave workers running against the shared broker.
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
 function startStream(dir: string): ChildProcess {
-  return spawn(process.execPath, [CLI, "stream", "events"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "stream", "events"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  return child;
 }
 
 /** Resolves once the worker has opened its consumer (its signal handlers are installed by then). */

@@ -79,6 +79,7 @@ export async function runStream(
     const stateStore = new StateStore(loaded.dataDir);
     const committed = stateStore.load(pipeline).position;
     const after = committed === undefined ? undefined : String(committed);
+    if (after !== undefined) summary.position = after;
     source = await openStreamSource(plan.config.source, pipeline, after, options.stop);
     log.info(`streaming ${source.name} after position ${after ?? "(start)"}`);
     let previous = new Ledger(loaded.dataDir).lastSucceeded(pipeline);

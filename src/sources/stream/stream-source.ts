@@ -1,3 +1,4 @@
+import { SluiceError } from "../../errors.js";
 import type { ExtractResult, Source, SourceContext } from "../source.js";
 import { messagesRelation } from "./messages-relation.js";
 import type { PositionOrder, StreamConsumer, StreamMessage } from "./stream-consumer.js";
@@ -16,7 +17,7 @@ export interface MicroBatching {
  *
  * Contract: a batch stays buffered until committed, so a retried attempt extracts the same
  * messages; with `ctx.until` (a batch an earlier worker left pending) the batch is exactly the
- * messages up to that position. `nextState` is `{ position }` of the batch's last message and the
+ * messages up to that position (it waits for the broker rather than finish it with fewer). `nextState` is `{ position }` of the batch's last message and the
  * batch id names the stream and the first and last positions, so a batch has the same id however
  * often it is read.
  */
@@ -40,11 +41,11 @@ export class StreamSource implements Source {
     return this.consumer.name;
   }
 
-  /** Waits until a batch is buffered (max_rows, or max_wait_ms after the first); false when stopped first. */
+  /** Waits until a batch is buffered (max_rows, or max_wait_ms after its first message); false when stopped first. */
   async fill(): Promise<boolean> {
+    // A prefetch in flight waited its max_wait_ms after its first message: what it got is the batch.
     await this.reads;
-    const want = this.limit - this.buffer.length;
-    if (want > 0) await this.pull(want, this.settings.max_wait_ms, this.stop);
+    if (this.buffer.length === 0) await this.pull(this.limit, this.settings.max_wait_ms, this.stop);
     return this.buffer.length > 0;
   }
 
@@ -95,18 +96,22 @@ export class StreamSource implements Source {
   /** The buffered messages up to and including `until`, reading more until it is there. */
   private async upTo(until: string, ctx: SourceContext): Promise<StreamMessage[]> {
     const reached = () => this.buffer.some((m) => this.order(m.position, until) >= 0);
+    await this.reads;
     while (!reached()) {
-      const more = await this.consumer.next(
-        this.settings.max_rows,
-        this.settings.max_wait_ms,
-        AbortSignal.timeout(10_000),
-      );
-      if (more.length === 0) {
-        ctx.log.warn(
-          `${this.consumer.name}: position ${until} of the pending batch is no longer in the stream; finishing it with what is`,
-        );
-        break;
+      const before = this.buffer.length;
+      await this.pull(this.settings.max_rows, this.settings.max_wait_ms, AbortSignal.timeout(10_000));
+      if (this.buffer.length > before) continue;
+      // Never finished with fewer messages than it was started with: a sink that holds it would
+      // disagree with one that gets the rest. Wait for the broker (a restart, a slow replica).
+      if (this.stop.aborted) {
+        throw new SluiceError(`stopped before the pending batch was read again up to ${this.consumer.name}#${until}`, {
+          component: `source:${this.consumer.name.split(":")[0]}`,
+          stage: "extract",
+          hint: "the next `sluice stream` finishes it",
+          transient: true,
+        });
       }
+      ctx.log.warn(`${this.consumer.name}: waiting for position ${until} of the pending batch`);
     }
     const end = this.buffer.findIndex((m) => this.order(m.position, until) > 0);
     return this.buffer.slice(0, end < 0 ? this.buffer.length : end);
