@@ -43,7 +43,9 @@ export class StreamSource implements Source {
 
   /** Waits until a batch is buffered (max_rows, or max_wait_ms after its first message); false when stopped first. */
   async fill(): Promise<boolean> {
-    // A prefetch in flight waited its max_wait_ms after its first message: what it got is the batch.
+    // Buffered messages (a prefetch's, or a batch that must run again) make the batch at once: a
+    // read still in flight may wait for messages that never come.
+    if (this.buffer.length > 0) return true;
     await this.reads;
     if (this.buffer.length === 0) await this.pull(this.limit, this.settings.max_wait_ms, this.stop);
     return this.buffer.length > 0;
@@ -96,7 +98,7 @@ export class StreamSource implements Source {
   /** The buffered messages up to and including `until`, reading more until it is there. */
   private async upTo(until: string, ctx: SourceContext): Promise<StreamMessage[]> {
     const reached = () => this.buffer.some((m) => this.order(m.position, until) >= 0);
-    await this.reads;
+    if (!reached()) await this.reads;
     while (!reached()) {
       const before = this.buffer.length;
       await this.pull(this.settings.max_rows, this.settings.max_wait_ms, AbortSignal.timeout(10_000));
