@@ -24,10 +24,20 @@ function project(name: string, sink = "{ type: parquet, path: raw/events }"): st
 
 describe("every output path stays under data_dir", () => {
   it("refuses a pipeline name, sink path or dataset that would leave data_dir, before writing anything", async () => {
+    // A name nothing else in the temp folder has, so "nothing was written beside it" can be checked.
+    const x = `sluice-escape-${process.pid}-${Date.now()}`;
     const cases: [string, string, RegExp][] = [
-      ["../../x", "{ type: parquet, path: raw/events }", /pipeline name "\.\.\/\.\.\/x" cannot name a folder/],
-      ["events", "{ type: parquet, path: ../../x }", /path "\.\.\/\.\.\/x" is not under data_dir/],
-      ["events", "{ type: parquet, path: raw/events, dataset: ../../x }", /dataset "\.\.\/\.\.\/x" cannot name/],
+      [
+        `../../${x}`,
+        "{ type: parquet, path: raw/events }",
+        /pipeline name "\.\.\/\.\.\/sluice-escape-\S+" cannot name a folder/,
+      ],
+      ["events", `{ type: parquet, path: ../../${x} }`, /path "\.\.\/\.\.\/sluice-escape-\S+" is not under data_dir/],
+      [
+        "events",
+        `{ type: parquet, path: raw/events, dataset: ../../${x} }`,
+        /dataset "\.\.\/\.\.\/sluice-escape-\S+" cannot name/,
+      ],
       ["events", "{ type: parquet, path: raw/.., layout: partitioned }", /path "raw\/\.\." is not under data_dir/],
     ];
     for (const [name, sink, message] of cases) {
@@ -38,7 +48,7 @@ describe("every output path stays under data_dir", () => {
       expect(r.stderr).toMatch(/sluice\.yaml:\d+:\d+/);
       // Nothing was written anywhere: not in the project, not beside it.
       expect(readdirSync(dir).sort()).toEqual(["events.jsonl", "sluice.yaml"]);
-      expect(existsSync(join(dir, "..", "x"))).toBe(false);
+      expect(existsSync(join(dir, "..", x))).toBe(false);
     }
   });
 
