@@ -8,6 +8,8 @@ process.env.MALLOC_ARENA_MAX ??= "2";
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // test/long/ holds the full-size runs of `npm run test:long` (SLUICE_LONG=1), not `npm test`'s.
+    exclude: ["**/node_modules/**", ...(process.env.SLUICE_LONG ? [] : ["test/long/**"])],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Tests share PostgreSQL, NATS and Redis; files run in parallel on 2 cores, tests within a file in order.

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CLI, projectDir, runCli } from "./support/cli.js";
@@ -134,7 +135,9 @@ describe.each(["redis", "nats"] as const)("sluice stream from %s", (kind) => {
   it("killed with SIGKILL at random moments while messages arrive: nothing lost, nothing doubled", async (t) => {
     if (!fx) return t.skip();
     // Append (dedup none): a redelivered message written again would show as a second row.
-    const dir = projectDir(yaml(fx.source(", max_rows: 300, max_wait_ms: 50"), "{ strategy: none }"));
+    const dir = projectDir(
+      yaml(fx.source(", max_rows: 300, max_wait_ms: 50, compact_every: 3, compact_min_files: 2"), "{ strategy: none }"),
+    );
     const total = 3000;
     let published = 0;
     for (let round = 0; round < 5; round++) {
@@ -166,6 +169,16 @@ describe.each(["redis", "nats"] as const)("sluice stream from %s", (kind) => {
       { cwd: dir },
     );
     expect(JSON.parse(lake.stdout)).toEqual([{ n: total, d: total }]);
+    // The stream compacted its lake table while it ran (sluice compact is locked out meanwhile).
+    const log = join(dir, "data", "lake", "events", "_delta_log");
+    const operations = readdirSync(log)
+      .filter((n) => n.endsWith(".json"))
+      .map(
+        (n) =>
+          (JSON.parse(readFileSync(join(log, n), "utf8").split("\n")[0]!) as { commitInfo: { operation: string } })
+            .commitInfo.operation,
+      );
+    expect(operations).toContain("OPTIMIZE");
   });
 
   it("a message that fails processing every time is isolated and dead-lettered with its error; the stream goes on", async (t) => {

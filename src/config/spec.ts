@@ -149,6 +149,18 @@ const streamSettings = {
     .positive()
     .default(5)
     .describe("A message whose micro-batch fails this often, isolated, goes to the dead letter."),
+  compact_every: z
+    .number()
+    .int()
+    .min(0)
+    .default(50)
+    .describe("Compact the pipeline's Delta tables every N micro-batches (0: never)."),
+  compact_min_files: z
+    .number()
+    .int()
+    .min(2)
+    .default(10)
+    .describe("Compaction rewrites a partition once it has this many files."),
 };
 
 export const natsSourceSpec = z.strictObject({

@@ -30,6 +30,7 @@ export function createSource(config: SourceConfig): Source {
             "run it with `sluice stream PIPELINE` (until SIGINT/SIGTERM)",
           );
         },
+        check: async () => (await import("./stream/check-stream.js")).checkStreamSource(config),
       };
     default: {
       // Unreachable for validated configs: the spec lists only the types above.

@@ -10,6 +10,7 @@ import { StateStore } from "../runner/state-store.js";
 import type { StreamSource } from "../sources/stream/stream-source.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { afterFailure } from "./after-failure.js";
+import { compactLake } from "./compact-lake.js";
 import { openStreamSource } from "./open-stream-source.js";
 
 export interface StreamOptions {
@@ -86,7 +87,12 @@ export async function runStream(
     let failures = 0;
     // While a failing message is being isolated: the position the first failed batch ended at.
     let isolating: string | undefined;
-    const config = plan.config.source as { max_deliveries?: number };
+    const config = plan.config.source as {
+      max_deliveries?: number;
+      compact_every?: number;
+      compact_min_files?: number;
+    };
+    let sinceCompaction = 0;
     const failure = {
       dataDir: loaded.dataDir,
       pipeline,
@@ -116,6 +122,10 @@ export async function runStream(
         failures = 0;
         previous = record;
         if (position !== undefined) await source.commit(String(position));
+        if (config.compact_every && ++sinceCompaction >= config.compact_every) {
+          sinceCompaction = 0;
+          await compactLake(loaded.dataDir, plan.config.sinks, record.run_id, config.compact_min_files ?? 10, log);
+        }
         summary.position = position === undefined ? summary.position : String(position);
         summary.lag = lag;
         if (isolating !== undefined && position !== undefined && !source.before(String(position), isolating)) {
