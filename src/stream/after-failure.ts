@@ -13,6 +13,12 @@ export interface FailureEnv {
   readonly log: Logger;
   readonly maxDeliveries: number;
   readonly now: () => Date;
+  /**
+   * Whether a sink may hold batch `batchId` already: an attempt of it reached the sinks, or it was
+   * pending when the worker started (an earlier worker may have written it). Such a batch is never
+   * split: re-cut, its messages would reach those sinks again under other batch ids.
+   */
+  mayHaveWritten(batchId: string): boolean;
 }
 
 /** What the driver does next after a failed micro-batch. */
@@ -26,7 +32,7 @@ export type FailureOutcome =
  * stream, while an outage loses nothing.
  *
  * - A transient failure (a connection, a lock: the input is not at fault): the same batch again.
- * - The batch failed on its input and no sink wrote it: the pending intent is dropped and the next
+ * - The batch failed on its input and no sink can hold it: the pending intent is dropped and the next
  *   batches are half as large (down to one message) until the stream is past it, to find the
  *   message that fails.
  * - One message (or a batch a sink already wrote) failing `maxDeliveries` times: its messages go
@@ -41,9 +47,10 @@ export async function afterFailure(env: FailureEnv, record: RunRecord, failures:
   const messages = env.source.peek(until);
   const last = messages.at(-1)?.position;
   if (last === undefined) return { action: "retry" };
-  const written = (record.commits ?? []).some((c) => c.status === "written");
+  const batchId = pending?.batch_id ?? record.batch_id ?? record.run_id;
+  const reachedSinks = (record.commits ?? []).length > 0 || env.mayHaveWritten(batchId);
   const { pending: _dropped, ...rest } = state;
-  if (messages.length > 1 && !written) {
+  if (messages.length > 1 && !reachedSinks) {
     env.stateStore.commit(env.pipeline, rest);
     env.source.limit = Math.max(1, Math.floor(messages.length / 2));
     env.log.warn(
@@ -53,7 +60,6 @@ export async function afterFailure(env: FailureEnv, record: RunRecord, failures:
   }
   if (failures < env.maxDeliveries) return { action: "retry" };
   const error = record.error?.message ?? `micro-batch ${record.status}`;
-  const batchId = pending?.batch_id ?? record.batch_id ?? record.run_id;
   const path = await writeDeadLetters(
     env.dataDir,
     env.pipeline,

@@ -93,6 +93,10 @@ export async function runStream(
       compact_min_files?: number;
     };
     let sinceCompaction = 0;
+    // Batches a sink may hold: pending at start (an earlier worker's), or an attempt reached the sinks.
+    const reachedSinks = new Set<string>();
+    const inherited = pendingBatch(stateStore.load(pipeline))?.batch_id;
+    if (inherited) reachedSinks.add(inherited);
     const failure = {
       dataDir: loaded.dataDir,
       pipeline,
@@ -101,6 +105,7 @@ export async function runStream(
       log,
       maxDeliveries: config.max_deliveries ?? 5,
       now: () => new Date(),
+      mayHaveWritten: (batchId: string) => reachedSinks.has(batchId),
     };
     while (!options.stop.aborted && (options.maxBatches === undefined || summary.batches < options.maxBatches)) {
       const pending = pendingBatch(stateStore.load(pipeline));
@@ -116,10 +121,12 @@ export async function runStream(
         }),
       );
       options.onBatch?.(record);
+      if ((record.commits ?? []).length > 0 && record.batch_id) reachedSinks.add(record.batch_id);
       count(summary, record);
       const position = record.state?.position;
       if (record.status === "succeeded") {
         failures = 0;
+        reachedSinks.clear();
         previous = record;
         if (position !== undefined) await source.commit(String(position));
         if (config.compact_every && ++sinceCompaction >= config.compact_every) {

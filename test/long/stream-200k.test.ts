@@ -28,7 +28,7 @@ function yaml(source: (name: string) => string): string {
     dedup: ${dedup[p]}
     sinks:
       - { type: parquet, path: lake/${p}, layout: partitioned, format: delta, time_column: timestamp }
-      - { type: duckdb, schema: ${p}, table: events, mode: table }`,
+      - { type: duckdb, path: data/duckdb/${p}.duckdb, schema: ${p}, table: events, mode: table }`,
   );
   return `version: 1\ndata_dir: ./data\npipelines:\n${pipelines.join("\n")}\n`;
 }
@@ -46,14 +46,16 @@ function start(dir: string, pipeline: string): ChildProcess {
 
 async function table(dir: string, p: string): Promise<{ n: number; ids: number }> {
   const [r] = await duckQuery<{ n: bigint; ids: bigint }>(
-    `ATTACH '${join(dir, "data", "duckdb", "analytics.duckdb")}' AS w (READ_ONLY);
+    `ATTACH '${join(dir, "data", "duckdb", `${p}.duckdb`)}' AS w (READ_ONLY);
      SELECT count(*) AS n, count(DISTINCT id) AS ids FROM w.${p}.events`,
   );
   return { n: Number(r!.n), ids: Number(r!.ids) };
 }
 
 describe.skipIf(!process.env.SLUICE_LONG).each(["redis", "nats"] as const)("%s: 200K messages, 10 SIGKILLs", (kind) => {
-  it("merge and eager hold each key once, bronze every message once; counts match the producer's log", async (t) => {
+  it("merge and eager hold each key once, bronze every message once; counts match the producer's log", {
+    timeout: 900_000,
+  }, async (t) => {
     const broker = kind === "nats" ? await testNats() : await testRedis();
     if (!broker) {
       console.warn(skipMessage(kind));
@@ -115,8 +117,10 @@ describe.skipIf(!process.env.SLUICE_LONG).each(["redis", "nats"] as const)("%s: 
     for (let k = 0; k < 10; k++) {
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200));
       const p = PIPELINES[Math.floor(Math.random() * PIPELINES.length)]!;
-      workers.get(p)!.kill("SIGKILL");
-      await new Promise((r) => setTimeout(r, 50));
+      const victim = workers.get(p)!;
+      const gone = new Promise((r) => victim.once("exit", r));
+      victim.kill("SIGKILL");
+      await gone; // its lock is free only once the process is gone
       workers.set(p, start(dir, p));
     }
     expect(await produced).toBe(0);
@@ -135,6 +139,7 @@ describe.skipIf(!process.env.SLUICE_LONG).each(["redis", "nats"] as const)("%s: 
         if (JSON.stringify(seen) === JSON.stringify(want[p])) break;
         await new Promise((r) => setTimeout(r, 250));
       }
+      console.log(`${kind} ${p}: ${JSON.stringify(seen)}`);
       expect(seen, p).toEqual(want[p]);
     }
     for (const w of workers.values()) w.kill("SIGTERM");

@@ -91,7 +91,9 @@ export class DuckdbSink implements Sink {
       this.config.mode === "view"
         ? (await entryKind(ctx, alias, schema, table)) === "view"
         : holdsBatch(ctx, alias, schema, table, batchId),
-    );
+    ).catch((err: unknown) => {
+      throw this.unreadable(err, file, "holds");
+    });
   }
 
   /**
@@ -118,20 +120,28 @@ export class DuckdbSink implements Sink {
         return ident(copy);
       });
     } catch (err) {
-      const holder = lockHolder(err);
-      throw new SluiceError(
-        `cannot read ${this.target} from ${file}${holder ? `: it is locked by ${describeHolder(holder)}` : ""}`,
-        {
-          component: "duckdb",
-          stage: "dedup",
-          hint: holder
-            ? "close the process holding the warehouse open (a DuckDB shell, a notebook), then rerun"
-            : "check that the warehouse file is a readable DuckDB database",
-          transient: holder !== undefined,
-          cause: err,
-        },
-      );
+      throw this.unreadable(err, file, "dedup");
     }
+  }
+
+  /**
+   * The warehouse could not be read: a transient SluiceError when another process holds its lock
+   * (retried; a stream waits), so a locked table is never taken for an empty or different one.
+   */
+  private unreadable(err: unknown, file: string, stage: string): SluiceError {
+    const holder = lockHolder(err);
+    return new SluiceError(
+      `cannot read ${this.target} from ${file}${holder ? `: it is locked by ${describeHolder(holder)}` : ""}`,
+      {
+        component: "duckdb",
+        stage,
+        hint: holder
+          ? "close the process holding the warehouse open (a DuckDB shell, a notebook), then rerun"
+          : "check that the warehouse file is a readable DuckDB database",
+        transient: holder !== undefined,
+        cause: err,
+      },
+    );
   }
 
   private async syncView(
@@ -188,7 +198,11 @@ export class DuckdbSink implements Sink {
     const file = this.warehouseFile(ctx);
     if (!existsSync(file)) return undefined;
     const { schema, table } = this.config;
-    return withWarehouse(ctx, file, { readOnly: true }, (alias) => lastBatch(ctx, alias, schema, table));
+    return withWarehouse(ctx, file, { readOnly: true }, (alias) => lastBatch(ctx, alias, schema, table)).catch(
+      (err: unknown) => {
+        throw this.unreadable(err, file, "head");
+      },
+    );
   }
 
   /** append: columns the batch has and the table lacks are added (NULL in the rows already there). */
