@@ -24,7 +24,13 @@ function yaml(source: (name: string) => string): string {
   const pipelines = PIPELINES.map(
     (p) => `  ${p}:
     source: ${source(p)}
-    validation: "off"
+    validation: quarantine
+    contract:
+      extra_columns: keep
+      columns:
+        id: { type: string, required: true }
+        timestamp: { type: timestamp, required: true }
+        updatedAt: { type: timestamp, required: true }
     dedup: ${dedup[p]}
     sinks:
       - { type: parquet, path: lake/${p}, layout: partitioned, format: delta, time_column: timestamp }
