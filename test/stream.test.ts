@@ -136,7 +136,7 @@ describe.each(["redis", "nats"] as const)("sluice stream from %s", (kind) => {
     if (!fx) return t.skip();
     // Append (dedup none): a redelivered message written again would show as a second row.
     const dir = projectDir(
-      yaml(fx.source(", max_rows: 300, max_wait_ms: 50, compact_every: 3, compact_min_files: 2"), "{ strategy: none }"),
+      yaml(fx.source(", max_rows: 300, max_wait_ms: 50, compact_every: 1, compact_min_files: 2"), "{ strategy: none }"),
     );
     const total = 3000;
     let published = 0;
