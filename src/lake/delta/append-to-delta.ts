@@ -37,6 +37,8 @@ export interface DeltaWriteResult {
   /** The committed version, or (held) the version that holds the txn or was read. */
   readonly version: number;
   readonly filesAdded: number;
+  /** Bytes of the data files this commit added (0 when held). */
+  readonly bytesAdded: number;
   readonly filesRemoved: number;
   /** The checkpoint version written after this commit, if any. */
   readonly checkpoint?: number;
@@ -207,6 +209,7 @@ async function writeVersion(
     status: "committed",
     version: result.version,
     filesAdded: adds.length,
+    bytesAdded: adds.reduce((n, a) => n + a.size, 0),
     filesRemoved: plan.removes.length,
     ...(checkpoint !== undefined ? { checkpoint } : {}),
   };
@@ -244,7 +247,7 @@ export function holdsTxn(snapshot: DeltaSnapshot | undefined, options: DeltaWrit
 }
 
 export function heldAt(version: number): DeltaWriteResult {
-  return { status: "held", version, filesAdded: 0, filesRemoved: 0 };
+  return { status: "held", version, filesAdded: 0, filesRemoved: 0, bytesAdded: 0 };
 }
 
 /**

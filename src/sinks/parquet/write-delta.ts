@@ -67,7 +67,6 @@ export async function writeDelta(
         .join(","),
     },
   };
-  const before = new Set((await activeFiles(root, ctx.engine)).map((f) => f.path));
   const result =
     intent.extent === "append"
       ? await appendToDelta(ctx.engine, root, input, options)
@@ -75,22 +74,15 @@ export async function writeDelta(
         ? await mergeIntoDelta(ctx.engine, root, input, { ...options, key: intent.key })
         : await replaceDelta(ctx.engine, root, input, options);
   const snapshot = await readDeltaSnapshot(root, {}, ctx.engine);
-  const added = snapshot.files.filter((f) => !before.has(f.path));
   const rows = result.status === "held" ? 0 : (intent.staged?.rows ?? (await ctx.engine.count(relation)));
   return {
     written: root,
     rows,
-    bytes: result.status === "held" ? 0 : added.reduce((n, f) => n + f.size, 0),
+    bytes: result.bytesAdded,
     files: snapshot.files.map((f) => f.path),
     held: result.status === "held",
     scan: deltaScanSql(snapshot),
   };
-}
-
-/** The active files of the table at `root`; none before its first commit. */
-async function activeFiles(root: string, engine: SinkContext["engine"]) {
-  if (!existsSync(join(root, "_delta_log"))) return [];
-  return (await readDeltaSnapshot(root, {}, engine)).files;
 }
 
 /** Whether the Delta table at `root` holds batch `batchId` (its txn is in the log). */
