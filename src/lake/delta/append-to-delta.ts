@@ -8,9 +8,10 @@ import type { DeltaAction, DeltaAddAction } from "./delta-actions.js";
 import { deltaError } from "./delta-error.js";
 import { deltaSchemaFromColumns, writeCast } from "./delta-schema-from-columns.js";
 import type { DeltaFile, DeltaSnapshot } from "./delta-snapshot.js";
-import { duckdbType } from "./delta-types.js";
+import { deltaTypeName, duckdbType } from "./delta-types.js";
 import { listDeltaLog } from "./list-delta-log.js";
 import { readDeltaSnapshot } from "./read-delta-snapshot.js";
+import { refuseLossyCasts } from "./refuse-lossy-casts.js";
 import { resolveDataPath } from "./resolve-data-path.js";
 import { writeDeltaCheckpoint } from "./write-delta-checkpoint.js";
 import { type DeltaCompression, writeDeltaFiles } from "./write-delta-files.js";
@@ -217,21 +218,25 @@ async function writeVersion(
 
 /**
  * The relation with the table's column types when it has the table's columns (by name, any order)
- * but other types (a DECIMAL(22,1) batch into a DECIMAL(21,1) column, INTEGER into long): a temp
- * view casting each column (a value that does not fit fails the write, naming it). Otherwise the
- * relation as it is (the schema check names the difference).
+ * but other types (a DECIMAL(22,1) batch into a DECIMAL(21,1) column, INTEGER into long, a column
+ * NULL in every row): a temp view casting each column to the table's type. A cast that would lose a
+ * value is refused before anything is written (refuseLossyCasts). Otherwise the relation as it is
+ * (the schema check names the difference).
  */
 async function conformedToTable(engine: Engine, relation: string, snapshot: DeltaSnapshot): Promise<string> {
   const columns = await engine.columns(relation);
   const fields = snapshot.metadata.schema.fields;
   const have = new Map(columns.map((c) => [c.name, c.type]));
   if (fields.length !== columns.length || fields.some((f) => !have.has(f.name))) return relation;
-  const target = fields.map((f) => ({ name: f.name, type: duckdbType(f.type) }));
-  if (
-    target.every((t, i) => columns[i]?.name === t.name && (writeCast(have.get(t.name)!) ?? have.get(t.name)) === t.type)
-  ) {
-    return relation;
-  }
+  const target = fields.map((f) => ({ name: f.name, type: duckdbType(f.type), delta: deltaTypeName(f.type) }));
+  const written = (name: string) => writeCast(have.get(name)!) ?? have.get(name)!;
+  if (target.every((t, i) => columns[i]?.name === t.name && written(t.name) === t.type)) return relation;
+  const casts = target.filter((t) => written(t.name) !== t.type);
+  await refuseLossyCasts(
+    engine,
+    relation,
+    casts.map((t) => ({ column: t.name, from: have.get(t.name)!, to: t.type, delta: t.delta })),
+  );
   const view = `__sluice_conformed_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const select = target.map((t) => `CAST(${ident(t.name)} AS ${t.type}) AS ${ident(t.name)}`).join(", ");
   await engine.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${select} FROM ${relation}`, "delta write");

@@ -10,6 +10,7 @@ import { parquetScan } from "../parquet/parquet-scan.js";
 import type { KeyProbe, Sink, SinkContext, SinkOutput, WriteIntent } from "../sink.js";
 import { describeHolder, entryKind, inTransaction, lockHolder, withWarehouse } from "./warehouse.js";
 import { holdsBatch, lastBatch, recordBatch } from "./warehouse-batches.js";
+import { widenTableColumns } from "./widen-columns.js";
 
 /**
  * Syncs the batch into the DuckDB warehouse as `<schema>.<table>` (SPEC
@@ -176,6 +177,7 @@ export class DuckdbSink implements Sink {
     }
     if (intent.extent !== "replace" && kind === "table") {
       await this.addNewColumns(ctx, alias, relation);
+      await widenTableColumns(ctx, alias, this.config.schema, this.config.table, relation);
       if (intent.extent === "upsert" && intent.key?.length) {
         // The rows the batch replaces go in the same transaction; indexes stay and follow.
         await ctx.engine.run(

@@ -5,6 +5,7 @@ import { SluiceError } from "../../errors.js";
 import type { ReadHints, SourceContext } from "../source.js";
 import { collectBadLines } from "./collect-bad-lines.js";
 import type { FileBatch } from "./file-batch.js";
+import { hasUndecided, settleNullColumns } from "./json-null-columns.js";
 import type { RecordLayout } from "./record-layout.js";
 import type { InputFile } from "./resolve-files.js";
 import { firstRecordKeys, type KeyScan, scanKeys } from "./scan-json-keys.js";
@@ -112,7 +113,8 @@ async function readLazy(
  * Lazy path without a contract: a view over `read_json` with every key the scan found and the types
  * DuckDB detects on its sample, so a plain copy reads the file once more, in the scan that writes it.
  * A later value that does not fit its type fails that scan; the runner then loads the batch
- * (`materialize`), whose fast path widens the types.
+ * (`materialize`), whose fast path widens the types. A JSON column (null everywhere in the sample)
+ * is settled by loading the batch (see settleNullColumns), so no lazy view.
  */
 async function readLazyTyped(
   ctx: SourceContext,
@@ -124,7 +126,7 @@ async function readLazyTyped(
   if (names.length === 0 || new Set(names.map((n) => n.toLowerCase())).size !== names.length) return undefined;
   const paths = files.map((f) => f.path);
   const types = await detectTypes(ctx.engine, paths, undefined).catch(() => undefined);
-  if (!types) return undefined;
+  if (!types || hasUndecided(types)) return undefined;
   const ordered = [...[...types.keys()].filter((k) => names.includes(k)), ...names.filter((k) => !types.has(k))];
   const relation = ctx.tmpName("file");
   await ctx.engine.run(
@@ -283,7 +285,8 @@ function contractColumns(hints: ReadHints, keys: readonly string[] | undefined):
 
 /**
  * Creates `table` from the files with the given keys as columns (contract:
- * all VARCHAR; otherwise detected types, widened on a conversion failure).
+ * all VARCHAR; otherwise detected types, widened on a conversion failure). A JSON column of the
+ * sample is detected again over the whole files, and one null in every record becomes VARCHAR.
  * Throws DuckDB's error when the files cannot be read that way.
  */
 async function loadJsonTable(
@@ -309,7 +312,7 @@ async function loadJsonTable(
     return;
   }
   const attempts: (() => Promise<Map<string, string>>)[] = [
-    () => detectTypes(engine, paths, undefined),
+    () => detectTypes(engine, paths, undefined).then((t) => (hasUndecided(t) ? detectTypes(engine, paths, -1) : t)),
     () => detectTypes(engine, paths, -1),
     async () => new Map(),
   ];
@@ -319,11 +322,13 @@ async function loadJsonTable(
     const ordered = [...[...types.keys()].filter((k) => names.includes(k)), ...names.filter((k) => !types.has(k))];
     try {
       await read(ordered.map((k) => [k, types.get(k) ?? "VARCHAR"] as const));
-      return;
     } catch (err) {
       lastError = err;
       ctx.log.debug(`file source: typed JSON read failed (${firstLine(String(err))}); widening types`);
+      continue;
     }
+    await settleNullColumns(engine, table);
+    return;
   }
   throw lastError;
 }
