@@ -24,7 +24,7 @@ describe("config errors name the value, the allowed values and a suggestion", ()
     const r = await check(config.replace("type: generate", "type: files"));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'sluice.yaml:4:21: unknown source type "files"; expected one of postgres, file, generate, nats, redis_stream; did you mean "file"?',
+      'sluice.yaml:4:21: unknown source type "files"; expected one of postgres, file, generate, nats, redis_stream, pubsub; did you mean "file"?',
     );
     const t = await check(`${config}    transforms:\n      - { type: renam }\n`);
     expect(t.code).toBe(2);

@@ -113,12 +113,20 @@ describe("dedup on a stream with duplicates and out-of-order records", () => {
     expect(first.eager!.rows).toMatchObject({ duplicates: ROWS - Number(c!.ids), written: Number(c!.ids) });
   });
 
-  it("bronze keeps every row with hashes that identify the duplicates", async () => {
+  it("bronze keeps every row with hashes that identify the duplicates, and marks them", async () => {
     const out = latest("bronze");
-    const payload = `* EXCLUDE (${LINEAGE}, _composite_hash, _payload_hash)`;
+    const payload = `* EXCLUDE (${LINEAGE}, _composite_hash, _payload_hash, _duplicate)`;
     expect(await difference(`SELECT * FROM '${input}'`, `SELECT ${payload} FROM ${out}`)).toBe(0);
-    const [h] = await query<{ n: bigint; byKey: bigint; byPayload: bigint; payloads: bigint; bad: bigint }>(
+    const [h] = await query<{
+      n: bigint;
+      byKey: bigint;
+      byPayload: bigint;
+      payloads: bigint;
+      bad: bigint;
+      marked: bigint;
+    }>(
       `SELECT count(*) AS n, count(*) - count(DISTINCT _composite_hash) AS "byKey",
+              count(*) FILTER (WHERE _duplicate) AS marked,
               count(DISTINCT _payload_hash) AS "byPayload",
               (SELECT count(*) FROM (SELECT DISTINCT ${payload} FROM ${out})) AS payloads,
               count(*) FILTER (WHERE _composite_hash <> sha256(id)) AS bad
@@ -126,6 +134,8 @@ describe("dedup on a stream with duplicates and out-of-order records", () => {
     );
     expect(Number(h!.n)).toBe(ROWS);
     expect(first.bronze!.rows).toMatchObject({ written: ROWS, duplicates_dropped: 0, duplicates: Number(h!.byKey) });
+    // `_duplicate`: every row but the first of its key.
+    expect(h!.marked).toBe(h!.byKey);
     // Exact copies share the payload hash; later versions of a record do not.
     expect(h!.byPayload).toBe(h!.payloads);
     expect(Number(h!.bad)).toBe(0);

@@ -85,7 +85,9 @@ function missingColumns(pipeline: string, p: PipelineConfig, columns: readonly s
     { key: "dedup.key", names: p.dedup.key ?? [] },
     { key: "dedup.order_by", names: p.dedup.order_by ? [p.dedup.order_by] : [] },
   ];
-  for (const sink of p.sinks) {
+  for (const [i, sink] of p.sinks.entries()) {
+    if (sink.dedup?.key) uses.push({ key: `sinks[${i}].dedup.key`, names: sink.dedup.key });
+    if (sink.dedup?.order_by) uses.push({ key: `sinks[${i}].dedup.order_by`, names: [sink.dedup.order_by] });
     if (sink.type === "parquet") {
       uses.push({ key: "partition_by", names: sink.partition_by ?? [], also: [...DERIVED_PARTITIONS, ...LINEAGE] });
       uses.push({ key: "time_column", names: sink.time_column ? [sink.time_column] : [], also: LINEAGE });

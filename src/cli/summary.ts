@@ -1,4 +1,5 @@
 import type { RunRecord } from "../plan/run-record.js";
+import type { SinkDedup } from "../sinks/sink.js";
 import { plural } from "./plural.js";
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -24,6 +25,7 @@ export function formatSummary(r: RunRecord): string {
     lines.push(
       `  ${o.status === "written" ? "->" : "!!"} ${o.sink}: ${o.path ?? o.table ?? ""} (${plural(o.rows, "row")}${size})`,
     );
+    if (o.dedup && o.dedup.strategy !== "none") lines.push(`     dedup ${formatSinkDedup(o.dedup)}`);
   }
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   if (r.sinks_disagree) {
@@ -38,4 +40,17 @@ export function formatSummary(r: RunRecord): string {
     if (r.error.hint) lines.push(`  hint: ${r.error.hint}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** `merge: 12 duplicates seen (3 in the batch, 9 in the table), 10 dropped, 2 merged; 40 rows written`. */
+export function formatSinkDedup(d: SinkDedup): string {
+  const done =
+    d.action === "kept_and_marked"
+      ? `${n(d.marked ?? 0)} kept and marked _duplicate`
+      : d.action === "merged"
+        ? `${n(d.dropped)} dropped, ${n(d.merged ?? 0)} merged`
+        : d.action === "dropped"
+          ? `${n(d.dropped)} dropped`
+          : "kept";
+  return `${d.strategy}: ${n(d.duplicates_seen)} duplicates seen (${n(d.within_batch)} in the batch, ${n(d.against_table)} in the table), ${done}; ${n(d.written)} rows written`;
 }

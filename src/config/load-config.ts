@@ -5,6 +5,7 @@ import { Cron } from "croner";
 import { type Document, isMap, isPair, isScalar, LineCounter, parse, parseDocument, visit } from "yaml";
 import { ConfigError } from "../errors.js";
 import { applySetsToObject, type ConfigSet, parseSets, setAt } from "./config-sets.js";
+import { dedupProblems } from "./dedup-checks.js";
 import { describeIssue, formatPath, type Locate } from "./describe-issue.js";
 import { lakeProblems } from "./lake-checks.js";
 import { pathProblems } from "./path-checks.js";
@@ -133,9 +134,12 @@ function finish(value: unknown, path: string, where: Locate): LoadedConfig {
     throw new ConfigError(lines.join("\n"), "see `sluice schema` for every key, or the README's config section");
   }
   const config = result.data;
-  const problems = [...semanticChecks(config), ...pathProblems(config), ...lakeProblems(config)].map(
-    ({ at, message }) => `${where(at)}: ${message}`,
-  );
+  const problems = [
+    ...semanticChecks(config),
+    ...pathProblems(config),
+    ...lakeProblems(config),
+    ...dedupProblems(config),
+  ].map(({ at, message }) => `${where(at)}: ${message}`);
   if (problems.length) throw new ConfigError(problems.join("\n"));
   const dir = dirname(path);
   const dataDir = resolve(dir, config.data_dir);

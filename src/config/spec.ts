@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { pubsubSourceSpec, streamSettings } from "./stream-spec.js";
 
 /**
  * The one spec of sluice's configuration (SPEC section 3).
@@ -133,36 +134,6 @@ export const postgresSourceSpec = z.strictObject({
     .describe("Equality filters, sent as bound parameters."),
 });
 
-/** Micro-batching and poison-message settings shared by the streaming sources (SPEC section 9). */
-const streamSettings = {
-  max_rows: z.number().int().positive().default(10000).describe("A micro-batch closes at this many messages..."),
-  max_wait_ms: z.number().int().positive().default(1000).describe("...or this long after its first message."),
-  max_message_bytes: z
-    .number()
-    .int()
-    .positive()
-    .default(1_048_576)
-    .describe("A larger message is quarantined (with its stream position) without being parsed."),
-  max_deliveries: z
-    .number()
-    .int()
-    .positive()
-    .default(5)
-    .describe("A message whose micro-batch fails this often, isolated, goes to the dead letter."),
-  compact_every: z
-    .number()
-    .int()
-    .min(0)
-    .default(50)
-    .describe("Compact the pipeline's Delta tables every N micro-batches (0: never)."),
-  compact_min_files: z
-    .number()
-    .int()
-    .min(2)
-    .default(10)
-    .describe("Compaction rewrites a partition once it has this many files."),
-};
-
 export const natsSourceSpec = z.strictObject({
   type: z.literal("nats"),
   url: z.string().default("nats://127.0.0.1:4222"),
@@ -197,6 +168,7 @@ export const sourceSpec = z
     generateSourceSpec,
     natsSourceSpec,
     redisStreamSourceSpec,
+    pubsubSourceSpec,
   ])
   .describe("Where the rows come from; `type` selects the source.");
 
@@ -256,6 +228,17 @@ export const transformSpec = z
 
 // ---------------------------------------------------------------- sinks
 
+export const dedupSpec = z
+  .strictObject({
+    strategy: z.enum(["none", "bronze_append", "merge", "eager"]).default("none"),
+    key: z.array(z.string()).optional().describe("Columns identifying a record."),
+    order_by: z.string().optional().describe("merge: the latest by this column wins."),
+  })
+  .describe("Duplicate handling.");
+
+/** A sink's own strategy: overrides the pipeline's `dedup` for it (key and order_by default to the pipeline's). */
+const sinkDedup = dedupSpec.optional().describe("This sink's dedup strategy; default: the pipeline's `dedup`.");
+
 export const parquetSinkSpec = z.strictObject({
   type: z.literal("parquet"),
   path: z.string().describe("Directory under data_dir, e.g. raw/behavioral_events."),
@@ -277,6 +260,7 @@ export const parquetSinkSpec = z.strictObject({
     .default("v2")
     .describe("v2 (smaller: DELTA encodings) or v1 for readers that predate Parquet v2 pages."),
   row_group_size: z.number().int().positive().optional(),
+  dedup: sinkDedup,
 });
 
 export const duckdbSinkSpec = z.strictObject({
@@ -288,6 +272,7 @@ export const duckdbSinkSpec = z.strictObject({
   order_by: z.string().optional().describe("table mode: physical order of the rows."),
   indexes: z.array(z.array(z.string()).min(1)).default([]).describe("table mode: index column lists."),
   on_error: z.enum(["warn", "fail"]).default("warn"),
+  dedup: sinkDedup,
 });
 
 export const postgresSinkSpec = z.strictObject({
@@ -296,6 +281,7 @@ export const postgresSinkSpec = z.strictObject({
   table: z.string(),
   mode: z.enum(["insert", "upsert"]).default("insert"),
   key: z.array(z.string()).optional(),
+  dedup: sinkDedup,
 });
 
 export const sinkSpec = z
@@ -303,14 +289,6 @@ export const sinkSpec = z
   .describe("Where the batch is written; `type` selects the sink.");
 
 // ---------------------------------------------------------------- pipeline
-
-export const dedupSpec = z
-  .strictObject({
-    strategy: z.enum(["none", "bronze_append", "merge", "eager"]).default("none"),
-    key: z.array(z.string()).optional().describe("Columns identifying a record."),
-    order_by: z.string().optional().describe("merge: the latest by this column wins."),
-  })
-  .describe("Duplicate handling.");
 
 export const alertSpec = z
   .strictObject({
@@ -382,6 +360,7 @@ export type FileSourceConfig = z.infer<typeof fileSourceSpec>;
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSpec>;
 export type NatsSourceConfig = z.infer<typeof natsSourceSpec>;
 export type RedisStreamSourceConfig = z.infer<typeof redisStreamSourceSpec>;
+export type PubsubSourceConfig = z.infer<typeof pubsubSourceSpec>;
 export type TransformConfig = z.infer<typeof transformSpec>;
 export type SinkConfig = z.infer<typeof sinkSpec>;
 export type ParquetSinkConfig = z.infer<typeof parquetSinkSpec>;

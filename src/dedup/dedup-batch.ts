@@ -1,7 +1,14 @@
 import type { DedupConfig } from "../config/spec.js";
 import type { Engine } from "../engine/engine.js";
 import { ident } from "../engine/sql.js";
-import { COMPOSITE_HASH, LINEAGE_COLUMNS, PAYLOAD_HASH, SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
+import {
+  COMPOSITE_HASH,
+  DUPLICATE_MARK,
+  LINEAGE_COLUMNS,
+  PAYLOAD_HASH,
+  SOURCE_POS,
+  SOURCE_ROW,
+} from "../engine/system-columns.js";
 import { ConfigError } from "../errors.js";
 import { sha256Of } from "./record-hashes.js";
 
@@ -26,6 +33,10 @@ export interface DedupResult {
   readonly duplicates: number;
   /** Of those, how many were dropped (bronze_append keeps them: 0). */
   readonly dropped: number;
+  /** Of `duplicates`, those of a key seen earlier in the batch (the rest were seen in the target). */
+  readonly withinBatch: number;
+  /** bronze_append: rows kept with `_duplicate` true (absent when the target predates the mark). */
+  readonly marked?: number;
   /** Rows of this batch present in `relation` (new or changed rows). */
   readonly batchRows: number;
   /**
@@ -37,7 +48,14 @@ export interface DedupResult {
 }
 
 /** Columns that describe a row's history, not its content: never part of a payload. */
-const NOT_PAYLOAD = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, PAYLOAD_HASH, ...LINEAGE_COLUMNS]);
+const NOT_PAYLOAD = new Set<string>([
+  SOURCE_POS,
+  SOURCE_ROW,
+  COMPOSITE_HASH,
+  PAYLOAD_HASH,
+  DUPLICATE_MARK,
+  ...LINEAGE_COLUMNS,
+]);
 
 /**
  * Applies the pipeline's dedup strategy (SPEC section 7) to the valid rows.
@@ -53,9 +71,11 @@ const NOT_PAYLOAD = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, PAY
  *   an identical row leaves the target's row (and its lineage) in place.
  * - `eager`: the first occurrence per key in source order; keys the target
  *   already holds are dropped.
- * - `bronze_append`: every row, plus `_composite_hash` (key) and
- *   `_payload_hash` (whole record); duplicates = rows whose key was already
- *   seen earlier in the batch or in the target.
+ * - `bronze_append`: every row, plus `_composite_hash` (key),
+ *   `_payload_hash` (whole record) and `_duplicate` (its key was already
+ *   seen earlier in the batch or in the target: the duplicates counted). A
+ *   target written before the mark existed (no `_duplicate` column) gets
+ *   rows without it: its schema stays as it is.
  * - `none`: the rows as they are.
  *
  * merge/eager with an `existing` target return the whole merged dataset
@@ -91,7 +111,7 @@ export async function dedupBatch(
       await engine.run(`CREATE VIEW ${out} AS SELECT * EXCLUDE (${ident(SOURCE_ROW)}) FROM ${relation}`, "dedup");
     }
     const batchRows = rows ?? (await engine.count(relation));
-    return { relation: out, extent, duplicates: 0, dropped: 0, batchRows };
+    return { relation: out, extent, duplicates: 0, dropped: 0, withinBatch: 0, batchRows };
   }
   let input = relation;
   if (!names.includes(SOURCE_ROW)) {
@@ -111,19 +131,7 @@ export async function dedupBatch(
   const anyNull = k.map((c) => `${c} IS NULL`).join(" OR ");
 
   if (config.strategy === "bronze_append") {
-    const hashed = [COMPOSITE_HASH, PAYLOAD_HASH].filter((c) => names.includes(c)).map(ident);
-    await engine.run(
-      `CREATE VIEW ${out} AS SELECT * EXCLUDE (${[row, ...hashed].join(", ")}), ${sha256Of(key)} AS ${ident(COMPOSITE_HASH)}, ${sha256Of(payload)} AS ${ident(PAYLOAD_HASH)} FROM ${input}`,
-      "dedup",
-    );
-    // Hashes are equal exactly when the key values are: count on the values, NULLs equal like equal hashes.
-    const seenBefore = target ? ` EXCEPT SELECT ${k.join(", ")} FROM ${target}` : "";
-    const fresh = await engine.one<{ n: bigint }>(
-      `SELECT count(*) AS n FROM (SELECT DISTINCT ${k.join(", ")} FROM ${input}${seenBefore})`,
-      "dedup",
-    );
-    const duplicates = inputRows - Number(fresh?.n ?? 0);
-    return { relation: out, extent, duplicates, dropped: 0, batchRows: inputRows };
+    return bronzeAppend(ctx, { input, out, key, payload, names, target, existing, inputRows, extent });
   }
 
   // merge / eager: rank each key's rows over a narrow relation; NULL-key rows are each their own group.
@@ -195,7 +203,14 @@ export async function dedupBatch(
       : `SELECT * EXCLUDE (${row}) FROM ${input} WHERE ${row} NOT IN (SELECT ${row} FROM ${drop})`;
   if (!target) {
     await engine.run(`CREATE VIEW ${out} AS ${batchPart}`, "dedup");
-    return { relation: out, extent, duplicates: dropped, dropped, batchRows: inputRows - dropped };
+    return {
+      relation: out,
+      extent,
+      duplicates: dropped,
+      dropped,
+      withinBatch: dropped,
+      batchRows: inputRows - dropped,
+    };
   }
   if (delta) {
     await engine.run(`CREATE VIEW ${out} AS ${batchPart}`, "dedup");
@@ -214,7 +229,7 @@ export async function dedupBatch(
   const changed = replaced ? await engine.count(replaced) : 0;
   const keys = { new: batchRows - changed, changed, unchanged: heldKeys - changed };
   const applied = !delta ? "replace" : config.strategy === "merge" ? "upsert" : "append";
-  return { relation: out, extent: applied, duplicates, dropped, batchRows, keys };
+  return { relation: out, extent: applied, duplicates, dropped, withinBatch: Number(later?.n ?? 0), batchRows, keys };
 }
 
 /** The dedup key, checked against the batch's columns (ConfigError, exit 2, otherwise). */
@@ -261,4 +276,73 @@ async function alignedExisting(
     if (!have.has(name) && name !== SOURCE_ROW && name !== SOURCE_POS) list.push(`NULL::${type} AS ${ident(name)}`);
   }
   return `(SELECT ${list.join(", ")} FROM ${existing})`;
+}
+
+/**
+ * bronze_append: every row with its key and payload hashes, and `_duplicate` (the key was seen
+ * earlier in the batch, in source order, or in the target) unless the target lacks that column.
+ */
+async function bronzeAppend(
+  ctx: DedupContext,
+  b: {
+    input: string;
+    out: string;
+    key: readonly string[];
+    payload: readonly string[];
+    names: readonly string[];
+    target: string | undefined;
+    existing: string | undefined;
+    inputRows: number;
+    extent: "replace" | "append";
+  },
+): Promise<DedupResult> {
+  const { engine } = ctx;
+  const { input, out, key, target } = b;
+  const row = ident(SOURCE_ROW);
+  const k = key.map(ident);
+  const hashed = [COMPOSITE_HASH, PAYLOAD_HASH, DUPLICATE_MARK].filter((c) => b.names.includes(c)).map(ident);
+  const hashes = `${sha256Of(key)} AS ${ident(COMPOSITE_HASH)}, ${sha256Of(b.payload)} AS ${ident(PAYLOAD_HASH)}`;
+  const distinct = await engine.one<{ n: bigint }>(
+    `SELECT count(*) AS n FROM (SELECT DISTINCT ${k.join(", ")} FROM ${input})`,
+    "dedup",
+  );
+  const withinBatch = b.inputRows - Number(distinct?.n ?? 0);
+  const mark = !b.existing || (await engine.columns(b.existing)).some((c) => c.name === DUPLICATE_MARK);
+  if (!mark) {
+    await engine.run(
+      `CREATE VIEW ${out} AS SELECT * EXCLUDE (${[row, ...hashed].join(", ")}), ${hashes} FROM ${input}`,
+      "dedup",
+    );
+    // Hashes are equal exactly when the key values are: count on the values, NULLs equal like equal hashes.
+    const seenBefore = target ? ` EXCEPT SELECT ${k.join(", ")} FROM ${target}` : "";
+    const fresh = await engine.one<{ n: bigint }>(
+      `SELECT count(*) AS n FROM (SELECT DISTINCT ${k.join(", ")} FROM ${input}${seenBefore})`,
+      "dedup",
+    );
+    const duplicates = b.inputRows - Number(fresh?.n ?? 0);
+    return { relation: out, extent: b.extent, duplicates, dropped: 0, withinBatch, batchRows: b.inputRows };
+  }
+  // The rows to mark, over a narrow relation (row number and key): later rows of a key, and rows of
+  // a key the target holds. The wide rows are only read once more, by the view the stage writes.
+  const numbered = `(SELECT ${row}, ${k.join(", ")}, row_number() OVER (PARTITION BY ${k.join(", ")} ORDER BY ${row}) AS __sluice_rn FROM ${input})`;
+  const dups = ctx.tmpName("bronze_dups");
+  if (target) {
+    const on = k.map((c) => `i.${c} IS NOT DISTINCT FROM h.${c}`).join(" AND ");
+    await engine.run(
+      `CREATE TABLE ${dups} AS SELECT i.${row} FROM ${numbered} AS i
+       LEFT JOIN (SELECT DISTINCT ${k.join(", ")}, TRUE AS __sluice_held FROM ${target}) AS h ON ${on}
+       WHERE i.__sluice_rn > 1 OR h.__sluice_held`,
+      "dedup",
+    );
+  } else {
+    await engine.run(`CREATE TABLE ${dups} AS SELECT ${row} FROM ${numbered} WHERE __sluice_rn > 1`, "dedup");
+  }
+  await engine.run(
+    `CREATE VIEW ${out} AS SELECT * EXCLUDE (${[row, ...hashed].join(", ")}), ${hashes},
+       (${row} IN (SELECT ${row} FROM ${dups})) AS ${ident(DUPLICATE_MARK)} FROM ${input}`,
+    "dedup",
+  );
+  const duplicates = await engine.count(dups);
+  const batchRows = b.inputRows;
+  return { relation: out, extent: b.extent, duplicates, dropped: 0, withinBatch, marked: duplicates, batchRows };
 }

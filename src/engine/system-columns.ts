@@ -20,6 +20,8 @@ export const LINEAGE_COLUMNS = ["_run_id", "_batch_id", "_processing_type", "_in
 /** Columns bronze_append adds (SPEC section 7). */
 export const COMPOSITE_HASH = "_composite_hash";
 export const PAYLOAD_HASH = "_payload_hash";
+/** BOOLEAN bronze_append adds: the row's key was seen before (earlier in the batch, or in the table). */
+export const DUPLICATE_MARK = "_duplicate";
 
 /**
  * Fail markers: how a transform hands a value failure to the contract stage.

@@ -4,6 +4,7 @@ import { ConfigError } from "../errors.js";
 import { createSink } from "../sinks/registry.js";
 import type { Sink } from "../sinks/sink.js";
 import type { ReadHints } from "../sources/source.js";
+import { type DedupGroup, dedupGroups } from "./dedup-groups.js";
 
 /**
  * A pipeline compiled for running batches: everything between a loaded batch and its committed
@@ -17,6 +18,8 @@ export interface BatchPlan {
   readonly contract: ContractSpec | undefined;
   /** The sinks in config order (duckdb sinks left out with `syncDuckdb: false`). */
   readonly sinks: readonly Sink[];
+  /** The sinks grouped by dedup strategy (a sink's own `dedup`, else the pipeline's): one dedup pass per group. */
+  readonly groups: readonly DedupGroup[];
   /** What the source needs to know of the stages after it (SourceContext.readHints). */
   readonly readHints: ReadHints;
 }
@@ -37,9 +40,9 @@ export function compilePlan(config: SluiceConfig, pipeline: string, options: Pla
   }
   const contract =
     typeof pipelineConfig.contract === "string" ? config.contracts[pipelineConfig.contract] : pipelineConfig.contract;
-  const sinks = pipelineConfig.sinks
-    .filter((s) => !(s.type === "duckdb" && options.syncDuckdb === false))
-    .map((s) => createSink(s));
+  const kept = pipelineConfig.sinks.flatMap((s, i) => (s.type === "duckdb" && options.syncDuckdb === false ? [] : [i]));
+  const sinks = kept.map((i) => createSink(pipelineConfig.sinks[i]!));
+  const groups = dedupGroups(pipelineConfig, sinks, kept);
   const readHints = readHintsFor(contract, pipelineConfig.transforms.length > 0);
-  return { pipeline, config: pipelineConfig, contract, sinks, readHints };
+  return { pipeline, config: pipelineConfig, contract, sinks, groups, readHints };
 }

@@ -1,7 +1,7 @@
 import type { DeltaBasis, Sink } from "../sinks/sink.js";
 import type { ExtractResult } from "../sources/source.js";
 import type { RunContext } from "./batch-context.js";
-import type { BatchPlan } from "./batch-plan.js";
+import type { DedupGroup } from "./dedup-groups.js";
 
 /** What dedup compares a batch against. */
 export interface DedupTarget {
@@ -13,7 +13,8 @@ export interface DedupTarget {
 }
 
 /**
- * Picks the sink whose rows merge/eager/bronze_append compare the batch against, and reads them.
+ * Picks the sink whose rows merge/eager/bronze_append compare the batch against, and reads them:
+ * one of `group`'s sinks (those sharing the strategy), never another strategy's table.
  *
  * Only strategies that compare read a target; a window or full export (`complete`) is the dataset
  * as the source holds it: dedup within the batch. When every sink is incremental (Delta tables,
@@ -24,13 +25,13 @@ export interface DedupTarget {
  */
 export async function dedupTarget(
   ctx: RunContext,
-  plan: BatchPlan,
+  group: Pick<DedupGroup, "dedup" | "sinks">,
   input: Pick<ExtractResult, "complete">,
   relation: string,
 ): Promise<DedupTarget> {
-  const { dedup } = plan.config;
-  const candidates = plan.sinks.filter((s) => s.existing);
-  const delta = plan.sinks.every((s) => s.incremental);
+  const { dedup } = group;
+  const candidates = group.sinks.filter((s) => s.existing);
+  const delta = group.sinks.every((s) => s.incremental);
   if (dedup.strategy === "none" || input.complete || candidates.length === 0) return { delta };
   if (!delta) {
     const existing = await candidates[0]!.existing!(ctx);

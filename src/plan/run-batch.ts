@@ -3,7 +3,7 @@ import { dedupBatch } from "../dedup/dedup-batch.js";
 import { ident } from "../engine/sql.js";
 import { SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
 import { computeMetrics } from "../quality/compute-metrics.js";
-import type { SinkOutput, WriteIntent } from "../sinks/sink.js";
+import type { SinkDedup, SinkOutput, WriteIntent } from "../sinks/sink.js";
 import type { ExtractResult, LoadedBatch } from "../sources/source.js";
 import { applyTransformSteps } from "../transforms/apply-transforms.js";
 import { removeQuietly } from "../util/atomic.js";
@@ -11,6 +11,7 @@ import type { RunContext } from "./batch-context.js";
 import type { BatchObserver, BatchOutcome } from "./batch-outcome.js";
 import type { BatchPlan } from "./batch-plan.js";
 import { datasetRows } from "./dataset-rows.js";
+import { type DedupGroup, dedupReport } from "./dedup-groups.js";
 import { dedupTarget } from "./dedup-target.js";
 import { lineageSelect } from "./lineage.js";
 import type { RunRecord } from "./run-record.js";
@@ -45,7 +46,7 @@ export async function runBatch(
   try {
     const prepared = await prepareBatch(ctx, plan, input, observer, rows, warnings);
     const { staged } = prepared;
-    const outputs = await observer.timed("write", () => commitSinks(ctx, plan, staged, prepared.intent, observer));
+    const outputs = await observer.timed("write", () => commitSinks(ctx, plan, prepared.passes, observer));
     for (const o of outputs) if (o.warning) warnings.push(`${o.sink}: ${o.warning}`);
     const added = prepared.intent.extent === "upsert" ? (prepared.newKeys ?? 0) : staged.rows;
     rows.dataset = datasetRows(prepared.intent.extent, added, observer.previous);
@@ -66,7 +67,17 @@ export async function runBatch(
   }
 }
 
+/** One dedup group's pass: its relation staged, how its sinks apply it, what dedup did. */
+interface GroupPass {
+  readonly group: DedupGroup;
+  readonly staged: StagedBatch;
+  readonly intent: Pick<WriteIntent, "extent" | "basis">;
+  readonly report: SinkDedup;
+}
+
+/** The first group's pass (the top-level counts), and every group's. */
 interface Prepared {
+  readonly passes: readonly GroupPass[];
   readonly staged: StagedBatch;
   /** How the sinks apply the batch (see WriteIntent), without its id and staged file. */
   readonly intent: Pick<WriteIntent, "extent" | "basis">;
@@ -91,7 +102,8 @@ async function prepareBatch(
   warnings: string[],
 ): Promise<Prepared> {
   const { config } = plan;
-  const direct = config.transforms.length === 0 && config.dedup.strategy === "none" && !input.unparseable;
+  const undeduped = plan.groups.every((g) => g.dedup.strategy === "none");
+  const direct = config.transforms.length === 0 && undeduped && !input.unparseable;
   const deferrable = direct && plan.contract !== undefined && config.validation !== "off";
   // The plain copy: nothing to check or change, so the batch goes from the source's (lazy) relation
   // through lineage into the staged file in one scan; a staged count that differs means the lazy
@@ -112,10 +124,27 @@ async function prepareBatch(
     rows.valid = validated.validRows;
     rows.quarantined = validated.quarantinedRows;
     onRows?.(rows);
-    const target = await timed("dedup", () => dedupTarget(ctx, plan, input, validated.valid));
-    const deduped = await timed("dedup", () =>
-      dedupBatch(ctx, validated.valid, target.existing, input.extent, validated.validRows, target.delta),
-    );
+    // One dedup pass per strategy, each against its own sinks' rows (plan.groups: one group unless
+    // sinks have strategies of their own); the first group's counts are the run's.
+    const passes: GroupPass[] = [];
+    let firstResult: Awaited<ReturnType<typeof dedupBatch>> | undefined;
+    for (const group of plan.groups) {
+      const dedupCtx = { engine: ctx.engine, tmpName: ctx.tmpName.bind(ctx), pipelineConfig: { dedup: group.dedup } };
+      const target = await timed("dedup", () => dedupTarget(ctx, group, input, validated.valid));
+      const deduped = await timed("dedup", () =>
+        dedupBatch(dedupCtx, validated.valid, target.existing, input.extent, validated.validRows, target.delta),
+      );
+      firstResult ??= deduped;
+      const final = await timed("lineage", () => withLineage(ctx, deduped.relation));
+      const sinkConfigs = group.sinkConfigs.length > 0 ? group.sinkConfigs : config.sinks;
+      const staged = await timed("stage", () =>
+        stageBatch(ctx, final, ctx.scratchDir, sinkConfigs, { keepFiltersAbove: validated.deferred !== undefined }),
+      );
+      const intent = { extent: deduped.extent, ...(target.basis ? { basis: target.basis } : {}) };
+      passes.push({ group, staged, intent, report: dedupReport(group.dedup.strategy, deduped) });
+    }
+    const deduped = firstResult!;
+    const { staged, intent } = passes[0]!;
     Object.assign(rows, {
       duplicates: deduped.duplicates,
       duplicates_dropped: deduped.dropped,
@@ -123,17 +152,12 @@ async function prepareBatch(
     });
     if (deduped.keys) rows.keys = deduped.keys;
     else delete rows.keys;
-    const final = await timed("lineage", () => withLineage(ctx, deduped.relation));
-    const staged = await timed("stage", () =>
-      stageBatch(ctx, final, ctx.scratchDir, config.sinks, { keepFiltersAbove: validated.deferred !== undefined }),
-    );
     const check = validated.deferred;
     const confirmed = check
       ? await timed("validate", () => check.confirm(staged.relation, staged.rows))
       : { passed: !copy || staged.rows === batch.rows, distinct: {} };
     if (confirmed.passed) warnings.push(...(validated.warnings ?? []));
-    const intent = { extent: deduped.extent, ...(target.basis ? { basis: target.basis } : {}) };
-    return { staged, intent, confirmed, quarantine: validated.quarantineStaged, newKeys: deduped.keys?.new };
+    return { passes, staged, intent, confirmed, quarantine: validated.quarantineStaged, newKeys: deduped.keys?.new };
   };
 
   const lazy = deferrable || plain;
@@ -151,7 +175,7 @@ async function prepareBatch(
         ? "the lazy read counted other rows; loading the batch"
         : "some rows failed the contract; checking the batch row by row",
     );
-    removeQuietly(first.staged.path);
+    for (const pass of first.passes) removeQuietly(pass.staged.path);
   }
   return prepare(await load(), false);
 }
@@ -167,19 +191,29 @@ async function withLineage(ctx: RunContext, relation: string): Promise<string> {
   return final;
 }
 
-/** Every sink in order, each committing the batch id with the rows (or reporting `held`). */
+/**
+ * Every sink in order, each committing the batch id with the rows (or reporting `held`): the rows
+ * and intent of its dedup group, and as `previous` the outputs of its group's sinks before it (a
+ * duckdb view reads those files).
+ */
 async function commitSinks(
   ctx: RunContext,
   plan: BatchPlan,
-  staged: StagedBatch,
-  applied: Prepared["intent"],
+  passes: readonly GroupPass[],
   observer: BatchObserver,
 ): Promise<SinkOutput[]> {
   const outputs: SinkOutput[] = [];
-  const key = applied.extent === "upsert" ? { key: plan.config.dedup.key ?? [] } : {};
-  const intent: WriteIntent = { ...applied, ...key, staged, batchId: ctx.batchId };
+  const byGroup = new Map<GroupPass, SinkOutput[]>(passes.map((p) => [p, []]));
   for (const sink of plan.sinks) {
-    const out = await sink.write(ctx, staged.relation, intent, outputs);
+    const pass = passes.find((p) => p.group.sinks.includes(sink)) ?? passes[0]!;
+    const { staged, intent: applied, group } = pass;
+    const key = applied.extent === "upsert" ? { key: group.dedup.key ?? [] } : {};
+    const intent: WriteIntent = { ...applied, ...key, staged, batchId: ctx.batchId };
+    const previous = byGroup.get(pass)!;
+    const written = await sink.write(ctx, staged.relation, intent, previous);
+    const out: SinkOutput =
+      plan.groups.length > 1 || group.dedup.strategy !== "none" ? { ...written, dedup: pass.report } : written;
+    previous.push(out);
     outputs.push(out);
     observer.onOutput?.(out);
     ctx.log.info(`${out.status} ${out.rows} rows -> ${out.path ?? out.table ?? out.sink}`);

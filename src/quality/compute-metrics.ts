@@ -1,7 +1,14 @@
 import type { AlertConfig, ContractSpec } from "../config/spec.js";
 import type { Engine } from "../engine/engine.js";
 import { ident } from "../engine/sql.js";
-import { COMPOSITE_HASH, LINEAGE_COLUMNS, PAYLOAD_HASH, SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
+import {
+  COMPOSITE_HASH,
+  DUPLICATE_MARK,
+  LINEAGE_COLUMNS,
+  PAYLOAD_HASH,
+  SOURCE_POS,
+  SOURCE_ROW,
+} from "../engine/system-columns.js";
 import type { RunMetrics, RunRecord } from "../plan/run-record.js";
 
 /** What the metrics may use of the run (the driver's context satisfies it). */
@@ -14,7 +21,14 @@ export interface MetricsContext {
 }
 
 /** Columns sluice adds: no null rate for them (they are never NULL, and say nothing about the data). */
-const SLUICE_COLUMNS = new Set<string>([SOURCE_POS, SOURCE_ROW, COMPOSITE_HASH, PAYLOAD_HASH, ...LINEAGE_COLUMNS]);
+const SLUICE_COLUMNS = new Set<string>([
+  SOURCE_POS,
+  SOURCE_ROW,
+  COMPOSITE_HASH,
+  PAYLOAD_HASH,
+  DUPLICATE_MARK,
+  ...LINEAGE_COLUMNS,
+]);
 
 /**
  * Quality metrics of a run (SPEC section 8), computed in one SQL pass over

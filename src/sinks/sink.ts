@@ -39,6 +39,27 @@ export interface SinkOutput {
   readonly files?: readonly string[];
   /** A FROM-expression reading exactly this output's rows (a Delta table's version just committed). */
   readonly scan?: string;
+  /** What dedup did for this sink (its own strategy, against its own rows): set by the plan, not the sink. */
+  readonly dedup?: SinkDedup;
+}
+
+/** One sink's dedup in the run record (`outputs[].dedup`): duplicates seen, and what became of them. */
+export interface SinkDedup {
+  readonly strategy: "none" | "bronze_append" | "merge" | "eager";
+  /** Rows of the batch whose key was seen before: earlier in the batch, or in this sink's table. */
+  readonly duplicates_seen: number;
+  readonly within_batch: number;
+  readonly against_table: number;
+  /** `dropped` (eager; merge's losing versions), `merged` (merge), `kept_and_marked` (bronze_append), `kept`. */
+  readonly action: "dropped" | "merged" | "kept_and_marked" | "kept";
+  /** Duplicate rows not written. */
+  readonly dropped: number;
+  /** merge: rows of the table a newer batch row replaced. */
+  readonly merged?: number;
+  /** bronze_append: rows written with `_duplicate` true. */
+  readonly marked?: number;
+  /** Rows of the batch handed to the sink. */
+  readonly written: number;
 }
 
 /** How the batch relates to what the target already holds. */

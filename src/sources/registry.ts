@@ -23,6 +23,7 @@ export function createSource(config: SourceConfig): Source {
     }
     case "nats":
     case "redis_stream":
+    case "pubsub":
       return {
         extract: async () => {
           throw new ConfigError(
@@ -30,7 +31,10 @@ export function createSource(config: SourceConfig): Source {
             "run it with `sluice stream PIPELINE` (until SIGINT/SIGTERM)",
           );
         },
-        check: async () => (await import("./stream/check-stream.js")).checkStreamSource(config),
+        check: async () =>
+          config.type === "pubsub"
+            ? `in-process pub/sub simulation \`${config.topic}\` (seed ${config.seed}${config.count === undefined ? "" : `, ${config.count} messages`}): run it with \`sluice stream\``
+            : (await import("./stream/check-stream.js")).checkStreamSource(config),
       };
     default: {
       // Unreachable for validated configs: the spec lists only the types above.
