@@ -12,6 +12,7 @@ const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.ur
 const COMMANDS: Readonly<Record<string, string>> = {
   run: "./commands/run.js",
   stream: "./commands/stream.js",
+  tail: "./commands/tail.js",
   generate: "./commands/generate.js",
   produce: "./commands/produce.js",
   query: "./commands/query.js",

@@ -1,5 +1,6 @@
 import type { SinkOutput } from "../sinks/sink.js";
 import type { RunMetrics, RunRecord } from "./run-record.js";
+import type { BatchTap } from "./verdict-rows.js";
 
 /** Times a stage of a batch (the driver keeps the durations and shows progress). */
 export type StageTimer = <T>(stage: string, fn: () => Promise<T>) => Promise<T>;
@@ -13,6 +14,11 @@ export interface BatchObserver {
   onOutput?(output: SinkOutput): void;
   /** The previous successful run's record: the dataset's size before this batch, for row_count_delta. */
   readonly previous?: RunRecord | undefined;
+  /**
+   * A tap (`sluice tail`): called once the sinks have the batch, with its rows after transforms and
+   * the contract and their verdict (plan/verdict-rows.ts). What it throws is logged, never the batch's failure.
+   */
+  readonly onValidated?: BatchTap | undefined;
 }
 
 /**

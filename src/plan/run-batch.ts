@@ -16,6 +16,7 @@ import { dedupTarget } from "./dedup-target.js";
 import { lineageSelect } from "./lineage.js";
 import type { RunRecord } from "./run-record.js";
 import { type StagedBatch, stageBatch } from "./stage-batch.js";
+import { tapBatch } from "./verdict-rows.js";
 
 type Rows = RunRecord["rows"];
 
@@ -48,6 +49,7 @@ export async function runBatch(
     const { staged } = prepared;
     const outputs = await observer.timed("write", () => commitSinks(ctx, plan, prepared.passes, observer));
     for (const o of outputs) if (o.warning) warnings.push(`${o.sink}: ${o.warning}`);
+    if (observer.onValidated) await tapBatch(ctx, observer.onValidated, prepared.valid, prepared.quarantine, rows);
     const added = prepared.intent.extent === "upsert" ? (prepared.newKeys ?? 0) : staged.rows;
     rows.dataset = datasetRows(prepared.intent.extent, added, observer.previous);
     observer.onRows?.(rows);
@@ -85,6 +87,8 @@ interface Prepared {
   readonly newKeys: number | undefined;
   readonly confirmed: Confirmation;
   readonly quarantine: string | undefined;
+  /** The rows that passed the contract (before dedup), for a tap. */
+  readonly valid: string;
 }
 
 /**
@@ -157,7 +161,8 @@ async function prepareBatch(
       ? await timed("validate", () => check.confirm(staged.relation, staged.rows))
       : { passed: !copy || staged.rows === batch.rows, distinct: {} };
     if (confirmed.passed) warnings.push(...(validated.warnings ?? []));
-    return { passes, staged, intent, confirmed, quarantine: validated.quarantineStaged, newKeys: deduped.keys?.new };
+    const quarantine = validated.quarantineStaged;
+    return { passes, staged, intent, confirmed, quarantine, newKeys: deduped.keys?.new, valid: validated.valid };
   };
 
   const lazy = deferrable || plain;

@@ -72,6 +72,7 @@ export async function runAttempt(env: AttemptEnv, record: RunRecord): Promise<vo
     const outcome = await runBatch(ctx, plan, input, {
       timed: env.timed,
       previous: env.previous,
+      onValidated: options.onValidated,
       onRows: (rows) => Object.assign(record.rows, rows),
       onOutput: (out) => {
         record.commits?.push({ sink: out.sink, status: out.status, rows: out.rows, attempt: env.attempt });

@@ -5,6 +5,7 @@ import type { RunOptions } from "../plan/batch-context.js";
 import type { StageTimer } from "../plan/batch-outcome.js";
 import { type BatchPlan, compilePlan } from "../plan/batch-plan.js";
 import type { RunRecord } from "../plan/run-record.js";
+import type { BatchTap } from "../plan/verdict-rows.js";
 import type { Source } from "../sources/source.js";
 import { failpoint } from "../util/failpoint.js";
 import { type Logger, silentLogger } from "../util/logger.js";
@@ -48,6 +49,8 @@ export interface RunPipelineOptions extends RunOptions {
   readonly previous?: RunRecord;
   /** streaming: the consumer's lag when the micro-batch started (kept in the record). */
   readonly lag?: RunRecord["lag"];
+  /** A tap on each batch's rows after transforms and contract (`sluice tail`: stream/tail-tap.ts). */
+  readonly onValidated?: BatchTap;
 }
 
 /**
