@@ -23,9 +23,9 @@ interface LogLine {
   dup: boolean;
 }
 
-async function cli(args: string[]) {
+async function cli(args: string[], code = 0) {
   const r = await runCli(args, { cwd: mkdtempSync(join(tmpdir(), "sluice-produce-")) });
-  expect(r.code, r.stderr).toBe(0);
+  expect(r.code, r.stderr).toBe(code);
   return r;
 }
 
@@ -151,5 +151,38 @@ describe.skipIf(!nats)("NATS JetStream outputs", () => {
     const facts = await streamFacts(stream);
     expect(facts.messages).toBe(300);
     expect(facts.first.transaction_id).toBe(log[0]!.key);
+  });
+
+  it("generate --out nats://HOST/SUBJECT?partitions=3 spreads the messages over SUBJECT.0 .. SUBJECT.2", async () => {
+    const subject = `part.${uniqueName("tx")}`;
+    const stream = subject.replace(/\W/g, "_");
+    streams.push(stream);
+    const r = await cli([
+      "generate",
+      "transactions",
+      "--rows",
+      "600",
+      "--seed",
+      "4",
+      "--out",
+      `${nats!.url}/${subject}?partitions=3`,
+    ]);
+    expect(r.stderr).toContain(`(stream ${stream})`);
+    const nc = await connect({ servers: nats!.url, reconnect: false });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info(stream, { subjects_filter: ">" });
+      expect(info.config.subjects).toEqual([`${subject}.*`]);
+      const counts = info.state.subjects ?? {};
+      expect(Object.keys(counts).sort()).toEqual([0, 1, 2].map((k) => `${subject}.${k}`));
+      expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(600);
+      for (const n of Object.values(counts)) expect(n).toBeGreaterThan(100); // a hash spreads them
+    } finally {
+      await nc.close();
+    }
+    const bad = await cli(
+      ["generate", "transactions", "--rows", "1", "--out", `${nats!.url}/${subject}?partitions=0`],
+      2,
+    );
+    expect(bad.stderr).toContain("?partitions= must be a whole number from 1 to 1024");
   });
 });

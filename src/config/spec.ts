@@ -140,6 +140,15 @@ export const natsSourceSpec = z.strictObject({
   stream: z.string().describe("The JetStream stream."),
   subject: z.string().optional().describe("Only messages of this subject (a filter of the stream's subjects)."),
   durable: z.string().describe("The durable consumer's name (recreated at the committed position at each start)."),
+  partitions: z
+    .number()
+    .int()
+    .positive()
+    .max(1024)
+    .default(1)
+    .describe(
+      "Partition subjects `<subject>.0` .. `<subject>.<N-1>` (publish with ?partitions=N): up to N `sluice stream` workers share the stream, one partition each (durable `<durable>-<k>`).",
+    ),
   format: z.enum(["json"]).default("json"),
   ack_wait_ms: z
     .number()

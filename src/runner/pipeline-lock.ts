@@ -45,10 +45,21 @@ export class PipelineLock {
     readonly holder: LockHolder,
   ) {}
 
-  static acquire(dataDir: string, pipeline: string, holder: Omit<LockHolder, "pid" | "host">): PipelineLock {
+  /**
+   * Takes the pipeline's lock, or with `slot` one of its stream worker slots
+   * (`<pipeline>.slot-<k>.lock`: a stream worker holds its slot for its life, and the pipeline's lock
+   * only while it commits a micro-batch).
+   */
+  static acquire(
+    dataDir: string,
+    pipeline: string,
+    holder: Omit<LockHolder, "pid" | "host">,
+    slot?: number,
+  ): PipelineLock {
     const dir = join(dataDir, "locks");
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${safeSegment("pipeline name", pipeline)}.lock`);
+    const stem = safeSegment("pipeline name", pipeline);
+    const file = join(dir, slot === undefined ? `${stem}.lock` : `${stem}.slot-${slot}.lock`);
     const mine: LockHolder = { pid: process.pid, host: hostname(), ...holder };
     const text = `${JSON.stringify(mine)}\n`;
     for (let tries = 0; tries < 3; tries++) {
@@ -62,11 +73,26 @@ export class PipelineLock {
       }
       if (created) return new PipelineLock(file, mine);
       const held = readHolder(file);
-      if (held && isAlive(held)) throw busy(pipeline, held);
+      if (held && isAlive(held)) throw busy(pipeline, held, slot);
       if (takeOver(file, held, text)) return new PipelineLock(file, mine);
     }
     const held = readHolder(file);
-    throw busy(pipeline, held);
+    throw busy(pipeline, held, slot);
+  }
+
+  /** `acquire`, or undefined when a live process holds the lock (other errors are thrown). */
+  static tryAcquire(
+    dataDir: string,
+    pipeline: string,
+    holder: Omit<LockHolder, "pid" | "host">,
+    slot?: number,
+  ): PipelineLock | undefined {
+    try {
+      return PipelineLock.acquire(dataDir, pipeline, holder, slot);
+    } catch (err) {
+      if (err instanceof LockBusyError) return undefined;
+      throw err;
+    }
   }
 
   /** Removes the lock if this process still holds it. */
@@ -143,11 +169,15 @@ function isAlive(holder: LockHolder): boolean {
   }
 }
 
-function busy(pipeline: string, held: LockHolder | undefined): SluiceError {
+/** The lock is held by a live process. */
+class LockBusyError extends SluiceError {}
+
+function busy(pipeline: string, held: LockHolder | undefined, slot?: number): SluiceError {
   const who = held
     ? `run ${held.run_id} (${held.driver}, pid ${held.pid} on ${held.host}, started ${held.started_at})`
     : "another process";
-  return new SluiceError(`pipeline \`${pipeline}\` is already running: ${who}`, {
+  const what = slot === undefined ? `pipeline \`${pipeline}\`` : `stream slot ${slot} of pipeline \`${pipeline}\``;
+  return new LockBusyError(`${what} is already running: ${who}`, {
     component: "runner",
     stage: "lock",
     hint: "wait for it to finish (`sluice runs` shows it when it does); a lock left by a process that died is taken over by the next run",

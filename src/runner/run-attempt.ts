@@ -42,7 +42,8 @@ export async function runAttempt(env: AttemptEnv, record: RunRecord): Promise<vo
   const scratch = scratchDir(loaded.dataDir, record.run_id);
   const engine = await openEngine(loaded, scratch, log);
   try {
-    const state = env.stateStore.load(plan.pipeline);
+    const stateKey = options.stateKey ?? plan.pipeline;
+    const state = env.stateStore.load(stateKey);
     const pending = options.source ? undefined : pendingBatch(state);
     let ctx = batchContext(
       env,
@@ -66,7 +67,7 @@ export async function runAttempt(env: AttemptEnv, record: RunRecord): Promise<vo
     log.info(`extracted ${input.rows + (input.unparseable?.rows ?? 0)} rows from ${input.description}`);
     const until = pending?.until ?? input.nextState;
     if (!pending && until && input.extent === "append" && !options.source) {
-      recordIntent(env.stateStore, plan.pipeline, state, { batch_id: ctx.batchId, run_id: record.run_id, until });
+      recordIntent(env.stateStore, stateKey, state, { batch_id: ctx.batchId, run_id: record.run_id, until });
       failpoint("after:intent");
     }
     const outcome = await runBatch(ctx, plan, input, {

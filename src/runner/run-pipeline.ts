@@ -51,6 +51,8 @@ export interface RunPipelineOptions extends RunOptions {
   readonly lag?: RunRecord["lag"];
   /** A tap on each batch's rows after transforms and contract (`sluice tail`: stream/tail-tap.ts). */
   readonly onValidated?: BatchTap;
+  /** The name the state is kept under (a stream worker slot's, `<pipeline>.slot-<k>`); default the pipeline. */
+  readonly stateKey?: string;
 }
 
 /**
@@ -140,7 +142,7 @@ export async function runOnce(
   await events.ended(record);
   if (usage) throw usage;
   failpoint("after:record");
-  if (record.status === "succeeded" && record.state) stateStore.commit(plan.pipeline, record.state);
+  if (record.status === "succeeded" && record.state) stateStore.commit(options.stateKey ?? plan.pipeline, record.state);
   // retention_days: after the commit; a failure is a warning in the record, never the run's failure.
   // (A stream's micro-batches leave it to `sluice expire`: a vacuum per micro-batch would cost more than the batch.)
   if (!streaming) await retainAfterRun(loaded.dataDir, plan.config, record, ledger, log);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
 import { safeSegment } from "../util/confine.js";
@@ -24,5 +24,19 @@ export class StateStore {
   commit(pipeline: string, state: Record<string, unknown>): void {
     sweepTemp(join(this.dataDir, "state"), `${pipeline}.json`);
     writeFileAtomic(this.file(pipeline), `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  /** Removes a state that is done with (a drained stream slot's); a later `load` gives `{}`. */
+  remove(pipeline: string): void {
+    rmSync(this.file(pipeline), { force: true });
+  }
+
+  /** The names of the states kept (file stems under `state/`). */
+  names(): string[] {
+    const dir = join(this.dataDir, "state");
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => f.slice(0, -".json".length));
   }
 }

@@ -8,6 +8,8 @@ import { writeDeadLetters } from "./dead-letter.js";
 export interface FailureEnv {
   readonly dataDir: string;
   readonly pipeline: string;
+  /** The name of the slot's state (see stream-slots.ts). */
+  readonly stateKey: string;
   readonly stateStore: StateStore;
   readonly source: StreamSource;
   readonly log: Logger;
@@ -41,7 +43,7 @@ export type FailureOutcome =
  */
 export async function afterFailure(env: FailureEnv, record: RunRecord, failures: number): Promise<FailureOutcome> {
   if (record.error?.transient) return { action: "retry" };
-  const state = env.stateStore.load(env.pipeline);
+  const state = env.stateStore.load(env.stateKey);
   const pending = pendingBatch(state);
   const until = typeof pending?.until.position === "string" ? pending.until.position : undefined;
   const messages = env.source.peek(until);
@@ -51,7 +53,7 @@ export async function afterFailure(env: FailureEnv, record: RunRecord, failures:
   const reachedSinks = (record.commits ?? []).length > 0 || env.mayHaveWritten(batchId);
   const { pending: _dropped, ...rest } = state;
   if (messages.length > 1 && !reachedSinks) {
-    env.stateStore.commit(env.pipeline, rest);
+    env.stateStore.commit(env.stateKey, rest);
     env.source.limit = Math.max(1, Math.floor(messages.length / 2));
     env.log.warn(
       `micro-batch ${record.batch_id ?? record.run_id} failed (${record.error?.message}); trying ${env.source.limit} messages at a time to find the one that fails`,
@@ -68,7 +70,7 @@ export async function afterFailure(env: FailureEnv, record: RunRecord, failures:
     messages.map((message) => ({ message, error })),
     env.now(),
   );
-  env.stateStore.commit(env.pipeline, { ...rest, position: last });
+  env.stateStore.commit(env.stateKey, { ...rest, position: last });
   await env.source.commit(last);
   env.log.warn(
     `${messages.length} message(s) up to ${env.source.name}#${last} failed ${failures} times: dead-lettered to ${path}`,

@@ -1,58 +1,45 @@
 import type { LoadedConfig } from "../config/load-config.js";
 import { compilePlan } from "../plan/batch-plan.js";
 import type { RunRecord } from "../plan/run-record.js";
-import { Ledger } from "../runner/ledger.js";
-import { pendingBatch } from "../runner/pending-batch.js";
-import { PipelineLock } from "../runner/pipeline-lock.js";
 import { newRunId } from "../runner/run-id.js";
-import { runOnce } from "../runner/run-pipeline.js";
-import { StateStore } from "../runner/state-store.js";
-import type { StreamSource } from "../sources/stream/stream-source.js";
-import { type Logger, silentLogger } from "../util/logger.js";
-import { afterFailure } from "./after-failure.js";
-import { compactLake } from "./compact-lake.js";
-import { openStreamSource } from "./open-stream-source.js";
+import { silentLogger } from "../util/logger.js";
+import { runSlot, type SlotEnv, sleep } from "./run-slot.js";
+import {
+  clearStandby,
+  leaseFreeSlot,
+  leaseSlot,
+  markStandby,
+  type SlotLease,
+  slotLimit,
+  slotsToAdopt,
+  standbyWaiting,
+} from "./stream-slots.js";
+import type { StreamSummary } from "./stream-summary.js";
+
+export type { StreamSummary } from "./stream-summary.js";
 
 export interface StreamOptions {
   /** Aborting it stops the stream at the next micro-batch boundary (SIGINT/SIGTERM). */
   readonly stop: AbortSignal;
-  readonly log?: Logger;
+  readonly log?: import("../util/logger.js").Logger;
   /** Stop after this many micro-batches (tests, benches). */
   readonly maxBatches?: number;
   /** Called with each micro-batch's record. */
   readonly onBatch?: (record: RunRecord) => void;
+  /** How often a worker looks for slots a stopped worker left (default 2 s). */
+  readonly adoptEveryMs?: number;
 }
-
-/** What a stream did in its life (printed when it stops). */
-export interface StreamSummary {
-  readonly pipeline: string;
-  readonly started_at: string;
-  finished_at: string;
-  batches: number;
-  failed: number;
-  rows: { extracted: number; written: number; quarantined: number };
-  /** The committed position when it stopped. */
-  position?: string;
-  /** Micro-batches whose messages went to the dead letter. */
-  dead_lettered?: number;
-  lag?: RunRecord["lag"];
-}
-
-/** Longest wait between attempts of a micro-batch that keeps failing. */
-const MAX_BACKOFF_MS = 30_000;
 
 /**
- * `sluice stream PIPELINE`: reads the pipeline's stream in micro-batches until `stop` aborts, each
- * one a run of the batch plan (runOnce: transforms, contract, dedup, sinks, record, state), under
- * the pipeline's lock for the stream's whole life.
+ * `sluice stream PIPELINE`: one worker of the pipeline's stream, running until `stop` aborts.
  *
- * Contract (the commit protocol of docs/ARCHITECTURE.md, per micro-batch): the batch's intent
- * (its id from the stream positions, and the position it ends at) is in the state before any sink
- * writes; the state moves to that position only after every sink holds the batch, and only then
- * are the messages acknowledged to the broker. Killed at any moment, the next worker starts the
- * consumer after the committed position and first finishes the pending batch with the same
- * messages and id, which sinks that hold it skip. A micro-batch that fails is tried again (same
- * messages, same id) with backoff; the stream does not skip it.
+ * Several workers share a pipeline through slots (stream-slots.ts): each takes the lowest free
+ * slot and streams it (runSlot: micro-batches through the batch plan, committed one worker at a
+ * time). A Redis group hands new entries to whichever slot reads first; a NATS stream has one slot
+ * per partition subject (`partitions:`), and a worker finding every partition taken waits as a
+ * standby. Every `adoptEveryMs` a worker looks for slots whose worker is gone (its lock free) and
+ * takes them over: a Redis slot until the messages its consumer had been given are committed
+ * (the pending batch with its id, then the rest), a NATS partition for good.
  */
 export async function runStream(
   loaded: LoadedConfig,
@@ -62,11 +49,6 @@ export async function runStream(
   const log = options.log ?? silentLogger();
   const plan = compilePlan(loaded.config, pipeline);
   const startedAt = new Date();
-  const lock = PipelineLock.acquire(loaded.dataDir, pipeline, {
-    run_id: newRunId(startedAt),
-    started_at: startedAt.toISOString(),
-    driver: "stream",
-  });
   const summary: StreamSummary = {
     pipeline,
     started_at: startedAt.toISOString(),
@@ -75,124 +57,122 @@ export async function runStream(
     failed: 0,
     rows: { extracted: 0, written: 0, quarantined: 0 },
   };
-  let source: StreamSource | undefined;
+  // Ends the adopted slots when the worker's own slot ends (stopped, or maxBatches reached).
+  const done = new AbortController();
+  const stop = AbortSignal.any([options.stop, done.signal]);
+  const env: SlotEnv = {
+    loaded,
+    plan,
+    holder: { run_id: newRunId(startedAt), started_at: startedAt.toISOString(), driver: "stream" },
+    log,
+    stop,
+    summary,
+    ...(options.maxBatches !== undefined ? { maxBatches: options.maxBatches } : {}),
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+  };
+  const limit = slotLimit(plan.config.source);
+  const slots = new WorkerSlots(env, limit);
   try {
-    const stateStore = new StateStore(loaded.dataDir);
-    const committed = stateStore.load(pipeline).position;
-    const after = committed === undefined ? undefined : String(committed);
-    if (after !== undefined) summary.position = after;
-    source = await openStreamSource(plan.config.source, pipeline, after, options.stop);
-    log.info(`streaming ${source.name} after position ${after ?? "(start)"}`);
-    let previous = new Ledger(loaded.dataDir).lastSucceeded(pipeline);
-    let failures = 0;
-    // While a failing message is being isolated: the position the first failed batch ended at.
-    let isolating: string | undefined;
-    const config = plan.config.source as {
-      max_deliveries?: number;
-      compact_every?: number;
-      compact_min_files?: number;
-    };
-    let sinceCompaction = 0;
-    // Batches a sink may hold: pending at start (an earlier worker's), or an attempt reached the sinks.
-    const reachedSinks = new Set<string>();
-    const inherited = pendingBatch(stateStore.load(pipeline))?.batch_id;
-    if (inherited) reachedSinks.add(inherited);
-    const failure = {
-      dataDir: loaded.dataDir,
-      pipeline,
-      stateStore,
-      source,
-      log,
-      maxDeliveries: config.max_deliveries ?? 5,
-      now: () => new Date(),
-      mayHaveWritten: (batchId: string) => reachedSinks.has(batchId),
-    };
-    while (!options.stop.aborted && (options.maxBatches === undefined || summary.batches < options.maxBatches)) {
-      const pending = pendingBatch(stateStore.load(pipeline));
-      if (!pending && !(await source.fill())) break;
-      const lag = await source.lag().catch(() => undefined);
-      const record = await keepAlive(source, () =>
-        runOnce(loaded, plan, {
-          log,
-          liveSource: source,
-          processingType: "streaming",
-          ...(previous ? { previous } : {}),
-          ...(lag ? { lag } : {}),
-        }),
-      );
-      options.onBatch?.(record);
-      if ((record.commits ?? []).length > 0 && record.batch_id) reachedSinks.add(record.batch_id);
-      count(summary, record);
-      const position = record.state?.position;
-      if (record.status === "succeeded") {
-        failures = 0;
-        reachedSinks.clear();
-        previous = record;
-        if (position !== undefined) await source.commit(String(position));
-        if (config.compact_every && ++sinceCompaction >= config.compact_every) {
-          sinceCompaction = 0;
-          await compactLake(loaded.dataDir, plan.config.sinks, record.run_id, config.compact_min_files ?? 10, log);
-        }
-        summary.position = position === undefined ? summary.position : String(position);
-        summary.lag = lag;
-        if (isolating !== undefined && position !== undefined && !source.before(String(position), isolating)) {
-          isolating = undefined;
-          source.resetLimit();
-        }
-        continue;
-      }
-      failures++;
-      const next = await afterFailure(failure, record, failures);
-      if (next.action === "isolate") {
-        isolating ??= next.until;
-        failures = 0;
-        continue;
-      }
-      if (next.action === "dead-lettered") {
-        failures = 0;
-        summary.dead_lettered = (summary.dead_lettered ?? 0) + 1;
-        summary.position = next.position;
-        continue;
-      }
-      const wait = Math.min(1000 * 2 ** Math.min(failures - 1, 5), MAX_BACKOFF_MS);
-      log.error(`micro-batch failed (${record.error?.message ?? record.status}); trying it again in ${wait} ms`);
-      await sleep(wait, options.stop);
-    }
+    const own = await firstSlot(env, limit);
+    if (!own) return summary;
+    summary.slot = own.slot;
+    const mine = runSlot(env, own, false);
+    const adopting = slots.adoptLoop(options.adoptEveryMs ?? 2_000);
+    await mine.finally(() => done.abort());
+    await adopting;
   } finally {
-    await source?.close().catch(() => undefined);
-    lock.release();
+    done.abort();
+    await slots.settled();
+    clearStandby(loaded.dataDir, pipeline);
     summary.finished_at = new Date().toISOString();
   }
   return summary;
 }
 
-/** Runs `fn`, telling the broker every 30 s that the messages in flight are still being worked on. */
-async function keepAlive<T>(source: StreamSource, fn: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => void source.working().catch(() => undefined), 30_000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
+/** The worker's own slot: the lowest free one, waiting as a standby while all are held. */
+async function firstSlot(env: SlotEnv, limit: number | undefined): Promise<SlotLease | undefined> {
+  const { dataDir } = env.loaded;
+  let told = false;
+  while (!env.stop.aborted) {
+    const lease = leaseFreeSlot(dataDir, env.plan.pipeline, env.holder, limit);
+    if (lease) {
+      clearStandby(dataDir, env.plan.pipeline);
+      return lease;
+    }
+    markStandby(dataDir, env.plan.pipeline);
+    if (!told) {
+      env.log.warn(
+        `every partition of pipeline ${env.plan.pipeline} (${limit}) has a worker; waiting as a standby until one is free (more partitions: \`partitions:\` in the source, and publish with ?partitions=N)`,
+      );
+      told = true;
+    }
+    await sleep(1_000, env.stop);
   }
+  return undefined;
 }
 
-function count(summary: StreamSummary, record: RunRecord): void {
-  summary.batches++;
-  if (record.status !== "succeeded") {
-    summary.failed++;
-    return;
-  }
-  summary.rows.extracted += record.rows.extracted;
-  summary.rows.written += record.rows.written;
-  summary.rows.quarantined += record.rows.quarantined;
-}
+/** A slot drained by this worker is looked at again after this long (a worker may have used it since). */
+const RECHECK_RETIRED_MS = 60_000;
 
-function sleep(ms: number, stop: AbortSignal): Promise<void> {
-  return new Promise((done) => {
-    const timer = setTimeout(done, ms);
-    stop.addEventListener("abort", () => {
-      clearTimeout(timer);
-      done();
-    });
-  });
+/**
+ * The slots a worker took over from workers that stopped. A Redis slot is drained and retired; a
+ * NATS partition is streamed until a standby worker shows up, which it is then given back to.
+ */
+class WorkerSlots {
+  private readonly running = new Map<number, { done: Promise<void>; stop: AbortController }>();
+  /** Redis slots this worker drained: looked at again only after a while (slot 0 always counts as known). */
+  private readonly retired = new Map<number, number>();
+
+  constructor(
+    private readonly env: SlotEnv,
+    private readonly limit: number | undefined,
+  ) {}
+
+  async adoptLoop(everyMs: number): Promise<void> {
+    const { env } = this;
+    while (!env.stop.aborted) {
+      await sleep(everyMs, env.stop);
+      if (env.stop.aborted) return;
+      this.giveBack();
+      this.adopt();
+    }
+  }
+
+  /** Takes over every free slot a stopped worker left. */
+  private adopt(): void {
+    const { env } = this;
+    const { dataDir } = env.loaded;
+    const held = new Set([env.summary.slot ?? 0, ...this.running.keys()]);
+    for (const slot of slotsToAdopt(dataDir, env.plan.pipeline, this.limit, held)) {
+      if (Date.now() - (this.retired.get(slot) ?? 0) < RECHECK_RETIRED_MS) continue;
+      // A partition is only taken while no standby waits for it (it would be given back at once).
+      if (this.limit !== undefined && standbyWaiting(dataDir, env.plan.pipeline)) return;
+      const lease = leaseSlot(dataDir, env.plan.pipeline, slot, env.holder);
+      if (!lease) continue;
+      env.log.info(`taking over slot ${slot} of pipeline ${env.plan.pipeline}: no worker holds it`);
+      env.summary.adopted = [...new Set([...(env.summary.adopted ?? []), slot])];
+      const stop = new AbortController();
+      const slotEnv = { ...env, stop: AbortSignal.any([env.stop, stop.signal]) };
+      const done = runSlot(slotEnv, lease, this.limit === undefined)
+        .catch((err: unknown) => env.log.error(`slot ${slot}: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => {
+          this.running.delete(slot);
+          if (this.limit === undefined) this.retired.set(slot, Date.now());
+        });
+      this.running.set(slot, { done, stop });
+    }
+  }
+
+  /** A NATS partition taken over goes back when a standby waits: one per round. */
+  private giveBack(): void {
+    if (this.limit === undefined || !standbyWaiting(this.env.loaded.dataDir, this.env.plan.pipeline)) return;
+    const [slot, running] = [...this.running.entries()].at(-1) ?? [];
+    if (slot === undefined || !running) return;
+    this.env.log.info(`giving slot ${slot} of pipeline ${this.env.plan.pipeline} back: a standby worker waits`);
+    running.stop.abort();
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
 }

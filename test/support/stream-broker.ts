@@ -15,25 +15,33 @@ export interface StreamFixture {
   close(): Promise<void>;
 }
 
-/** A fresh stream on the machine's broker (or a private one), or undefined when none can run. */
-export async function streamFixture(kind: "nats" | "redis"): Promise<StreamFixture | undefined> {
+/**
+ * A fresh stream on the machine's broker (or a private one), or undefined when none can run. With
+ * `partitions` (NATS) the stream takes `<name>.events.*`, the source reads `partitions` partition
+ * subjects, and message i goes to partition i % partitions.
+ */
+export async function streamFixture(kind: "nats" | "redis", partitions = 1): Promise<StreamFixture | undefined> {
   const broker = kind === "nats" ? await testNats() : await testRedis();
   if (!broker) return undefined;
-  return kind === "nats" ? natsFixture(broker) : redisFixture(broker);
+  return kind === "nats" ? natsFixture(broker, partitions) : redisFixture(broker);
 }
 
-async function natsFixture(broker: TestBroker): Promise<StreamFixture> {
+async function natsFixture(broker: TestBroker, partitions: number): Promise<StreamFixture> {
   const name = uniqueName("sluice_test").replace(/\W/g, "_");
   const nc = await connect({ servers: broker.url.replace("nats://", "") });
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name, subjects: [`${name}.events`] });
+  await jsm.streams.add({ name, subjects: [partitions > 1 ? `${name}.events.*` : `${name}.events`] });
   const js = jetstream(nc);
+  const subject = (i: number) => (partitions > 1 ? `${name}.events.${i % partitions}` : `${name}.events`);
+  const partitioned = partitions > 1 ? `, subject: ${name}.events, partitions: ${partitions}` : "";
+  let sent = 0;
   return {
     kind: "nats",
-    source: (extra = "") => `{ type: nats, url: "${broker.url}", stream: ${name}, durable: d_${name}${extra} }`,
+    source: (extra = "") =>
+      `{ type: nats, url: "${broker.url}", stream: ${name}, durable: d_${name}${partitioned}${extra} }`,
     publish: async (payloads) => {
       for (let i = 0; i < payloads.length; i += 500) {
-        await Promise.all(payloads.slice(i, i + 500).map((p) => js.publish(`${name}.events`, p)));
+        await Promise.all(payloads.slice(i, i + 500).map((p) => js.publish(subject(sent++), p)));
       }
     },
     close: async () => {

@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option("--max-batches <n>", "stop after N micro-batches")
     .addHelpText(
       "after",
-      "\nEach micro-batch is one run (its record in `sluice runs`). SIGINT or SIGTERM finishes the\ncurrent micro-batch, commits, acknowledges and exits 0.\n\nExample:\n  sluice stream transactions_stream -c sluice.yaml",
+      "\nEach micro-batch is one run (its record in `sluice runs`). SIGINT or SIGTERM finishes the\ncurrent micro-batch, commits, acknowledges and exits 0.\n\nStart it several times to share the work: a Redis group shares its entries among any number of\nworkers; a NATS stream with `partitions: N` among up to N (one more waits as a standby). A worker\ntakes over what a stopped worker left.\n\nExample:\n  sluice stream transactions_stream -c sluice.yaml",
     )
     .action(
       action(async (pipeline: string, flags: StreamFlags) => {
@@ -52,7 +52,7 @@ export function register(program: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         else {
           process.stdout.write(
-            `${pipeline}: ${summary.batches} micro-batches (${summary.failed} failed), ${summary.rows.written} rows written, ${summary.rows.quarantined} quarantined; position ${summary.position ?? "(none)"}\n`,
+            `${pipeline}${summary.slot ? ` (slot ${summary.slot})` : ""}: ${summary.batches} micro-batches (${summary.failed} failed), ${summary.rows.written} rows written, ${summary.rows.quarantined} quarantined; position ${summary.position ?? "(none)"}${summary.adopted?.length ? `; took over slot(s) ${summary.adopted.join(", ")}` : ""}\n`,
           );
         }
         return 0;

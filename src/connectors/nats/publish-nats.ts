@@ -11,6 +11,8 @@ export interface NatsTarget {
   readonly subject: string;
   /** The stream named by `?stream=`, if any. */
   readonly stream?: string;
+  /** `?partitions=N`: each message goes to `<subject>.<k>`, k a hash of its payload modulo N. */
+  readonly partitions?: number;
   /** The stream made when none captures the subject: the subject with every non-word character as `_`. */
   readonly defaultStream: string;
   /** `nats://user:***@host:4222/subject`. */
@@ -37,7 +39,17 @@ export function parseNatsTarget(url: string, component: string): NatsTarget {
     });
   }
   const stream = u.searchParams.get("stream") ?? undefined;
+  const partitions = u.searchParams.has("partitions") ? Number(u.searchParams.get("partitions")) : undefined;
+  if (partitions !== undefined && !(Number.isInteger(partitions) && partitions >= 1 && partitions <= 1024)) {
+    throw new SluiceError(`${redactSecrets(url)}: ?partitions= must be a whole number from 1 to 1024`, {
+      component,
+      stage: "connect",
+      hint: "as many as the pipeline's `partitions:` (e.g. ?partitions=4)",
+      exitCode: 2,
+    });
+  }
   return {
+    ...(partitions !== undefined && partitions > 1 ? { partitions } : {}),
     server: `nats://${u.username ? `${u.username}${u.password ? `:${u.password}` : ""}@` : ""}${parsed.servers}`,
     subject,
     ...(stream ? { stream } : {}),
@@ -84,7 +96,7 @@ class NatsPublisher implements BrokerPublisher {
 
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<number> {
     const acks = await Promise.allSettled(
-      messages.map((m) => this.js.publish(this.target.subject, m.data, { msgID: m.id })),
+      messages.map((m) => this.js.publish(this.subjectOf(m.data), m.data, { msgID: m.id })),
     );
     let stored = 0;
     for (const ack of acks) {
@@ -92,6 +104,12 @@ class NatsPublisher implements BrokerPublisher {
       if (!ack.value.duplicate) stored++;
     }
     return stored;
+  }
+
+  /** The subject, or with partitions `<subject>.<k>` (the same payload always to the same partition). */
+  private subjectOf(data: string | Uint8Array): string {
+    const { partitions, subject } = this.target;
+    return partitions === undefined ? subject : `${subject}.${fnv1a(data) % partitions}`;
   }
 
   async close(): Promise<void> {
@@ -112,19 +130,24 @@ class NatsPublisher implements BrokerPublisher {
   }
 }
 
-/** The stream the target's subject goes to, created (or given the subject) when needed. */
+/**
+ * The stream the target's subject goes to, created (or given the subject) when needed. With
+ * partitions the subject taken is `<subject>.*` (every partition subject).
+ */
 async function ensureStream(jsm: JetStreamManager, target: NatsTarget, component: string): Promise<string> {
+  const subject = target.partitions === undefined ? target.subject : `${target.subject}.*`;
+  const probe = target.partitions === undefined ? target.subject : `${target.subject}.0`;
   try {
     if (!target.stream) {
-      const owner = await jsm.streams.find(target.subject).catch(() => undefined);
+      const owner = await jsm.streams.find(probe).catch(() => undefined);
       if (owner) return owner;
     }
     const name = target.stream ?? target.defaultStream;
     const info = await jsm.streams.info(name).catch(() => undefined);
     if (!info) {
-      await jsm.streams.add({ name, subjects: [target.subject] });
-    } else if (!info.config.subjects?.some((s) => subjectMatches(s, target.subject))) {
-      await jsm.streams.update(name, { subjects: [...(info.config.subjects ?? []), target.subject] });
+      await jsm.streams.add({ name, subjects: [subject] });
+    } else if (!info.config.subjects?.some((s) => subjectMatches(s, probe))) {
+      await jsm.streams.update(name, { subjects: [...(info.config.subjects ?? []), subject] });
     }
     return name;
   } catch (err) {
@@ -149,4 +172,12 @@ export function subjectMatches(pattern: string, subject: string): boolean {
     if (i >= s.length || (p[i] !== "*" && p[i] !== s[i])) return false;
   }
   return p.length === s.length;
+}
+
+/** FNV-1a (32 bits) of the payload's bytes: a stable, cheap partition hash. */
+function fnv1a(data: string | Uint8Array): number {
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
 }

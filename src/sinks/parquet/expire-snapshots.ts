@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { escapeRegExp } from "../../util/escape-regexp.js";
 import { latestName } from "./write-snapshot.js";
 
 /** One `<dataset>_YYYYMMDD_HHMMSS[_n].parquet` file: its name, UTC instant and same-second counter. */
@@ -52,8 +53,4 @@ function linkedByLatest(dir: string, dataset: string, snapshots: readonly Snapsh
 /** "20260301", "120000" -> "2026-03-01T12:00:00Z". */
 function isoOf(day: string, time: string): string {
   return `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4, 6)}Z`;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

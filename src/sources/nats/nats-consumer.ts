@@ -9,10 +9,12 @@ import type { StreamConsumer, StreamLag, StreamMessage } from "../stream/stream-
 const COMPONENT = "source:nats";
 
 /**
- * A JetStream durable pull consumer positioned after `after` (the committed stream sequence):
+ * A JetStream durable pull consumer of one stream worker slot, positioned after `after` (the slot's
+ * committed stream sequence). With `partitions: N` slot k reads the subject `<subject>.<k>` through
+ * the durable `<durable>-<k>`; with one partition, `subject` (if any) through `durable`. It is
  * recreated at every start with DeliverPolicy.StartSequence and AckPolicy.All, so it delivers in
  * stream order from there, and one ack of a batch's last message acknowledges the batch. The
- * pipeline's lock makes this worker its only reader. Redeliveries of messages already handed over
+ * slot's lock makes this worker its only reader. Redeliveries of messages already handed over
  * (an ack_wait that expired during a long write) are dropped: the stream stays in order without
  * duplicates. At most `2 x max_rows` messages are buffered (the pull's max_messages).
  */
@@ -20,7 +22,11 @@ export async function openNatsConsumer(
   config: NatsSourceConfig,
   after: string | undefined,
   name: string,
+  slot = 0,
 ): Promise<StreamConsumer> {
+  const partitioned = config.partitions > 1;
+  const durable = partitioned ? `${config.durable}-${slot}` : config.durable;
+  const subject = partitioned ? `${config.subject}.${slot}` : config.subject;
   const nc = await connectNats(config.url, name, COMPONENT);
   const display = parseNatsUrl(config.url, COMPONENT).display;
   try {
@@ -34,18 +40,18 @@ export async function openNatsConsumer(
         cause: err,
       });
     });
-    await jsm.consumers.delete(config.stream, config.durable).catch(() => undefined);
+    await jsm.consumers.delete(config.stream, durable).catch(() => undefined);
     await jsm.consumers.add(config.stream, {
-      durable_name: config.durable,
+      durable_name: durable,
       ack_policy: AckPolicy.All,
       ...(after === undefined
         ? { deliver_policy: DeliverPolicy.All }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(after) + 1 }),
-      ...(config.subject ? { filter_subject: config.subject } : {}),
+      ...(subject ? { filter_subject: subject } : {}),
       ack_wait: nanos(config.ack_wait_ms),
       max_ack_pending: -1,
     });
-    const consumer = await jetstream(nc).consumers.get(config.stream, config.durable);
+    const consumer = await jetstream(nc).consumers.get(config.stream, durable);
     const messages = await consumer.consume({ max_messages: Math.min(config.max_rows * 2, 50_000) });
     return new NatsConsumer(`nats:${config.stream}`, messages, async () => {
       messages.stop();

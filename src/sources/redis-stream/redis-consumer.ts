@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { RedisStreamSourceConfig } from "../../config/spec.js";
 import { connectRedis } from "../../connectors/redis/connect-redis.js";
+import { escapeRegExp } from "../../util/escape-regexp.js";
 import type { StreamConsumer, StreamLag, StreamMessage } from "../stream/stream-consumer.js";
 
 const COMPONENT = "source:redis_stream";
@@ -19,19 +20,24 @@ export function compareRedisIds(a: string, b: string): number {
 }
 
 /**
- * A Redis Streams consumer-group reader positioned after `after` (the committed entry id). It
- * first takes over the group's pending entries (XAUTOCLAIM: a dead worker's, or its own from
- * before a restart) and reads them in id order, then new entries (XREADGROUP `>`, on a connection
- * of its own for BLOCK). Entries at or before `after` were committed already: acknowledged and
- * skipped. The pipeline's lock makes this worker the group's only reader, so entries arrive in id
- * order without gaps. Holds at most one read (`max` entries) in memory.
+ * A Redis Streams consumer-group reader for one stream worker slot, positioned after `after` (the
+ * slot's committed entry id). Slot 0 reads as `consumer` (default `sluice-<pipeline>`), slot k as
+ * `<consumer>-k`; the slot's lock makes this worker its only reader. It first reads the slot's own
+ * pending entries (those it had been given before a restart) in id order, then new entries
+ * (XREADGROUP `>`, on a connection of its own for BLOCK), which the group shares among the slots.
+ * Entries at or before `after` were committed already: acknowledged and skipped. With `drain` (a
+ * slot whose worker stopped) it stops once its pending entries are read. Pending entries of
+ * consumers that are not slots of this pipeline (another name) are claimed once idle for
+ * `claim_idle_ms`. Holds at most one read (`max` entries) in memory.
  */
 export async function openRedisConsumer(
   config: RedisStreamSourceConfig,
   after: string | undefined,
   pipeline: string,
+  selection: { readonly slot: number; readonly drain: boolean } = { slot: 0, drain: false },
 ): Promise<StreamConsumer> {
-  const consumer = config.consumer ?? `sluice-${pipeline}`;
+  const base = config.consumer ?? `sluice-${pipeline}`;
+  const consumer = selection.slot === 0 ? base : `${base}-${selection.slot}`;
   const client = await connectRedis(config.url, `${consumer}-commands`, COMPONENT);
   const blocking = await connectRedis(config.url, `${consumer}-reads`, COMPONENT).catch((err: unknown) => {
     client.disconnect();
@@ -40,26 +46,45 @@ export async function openRedisConsumer(
   await client.xgroup("CREATE", config.stream, config.group, "0", "MKSTREAM").catch((err: Error) => {
     if (!String(err.message).includes("BUSYGROUP")) throw err;
   });
-  await claimAll(client, config, consumer);
-  return new RedisConsumer(config, consumer, client, blocking, after);
+  if (!selection.drain) await claimForeign(client, config, base, consumer);
+  return new RedisConsumer(config, consumer, client, blocking, after, selection.drain);
 }
 
-/** Moves every pending entry of the group to `consumer` (no other reader lives: the lock). */
-async function claimAll(client: Redis, config: RedisStreamSourceConfig, consumer: string): Promise<void> {
-  let cursor = "0-0";
-  do {
-    const [next] = (await client.xautoclaim(
-      config.stream,
-      config.group,
-      consumer,
-      0,
-      cursor,
-      "COUNT",
-      1000,
-      "JUSTID",
-    )) as [string, ...unknown[]];
-    cursor = next;
-  } while (cursor !== "0-0");
+/**
+ * Moves to `consumer` the entries pending for at least `claim_idle_ms` at consumers that are not
+ * slots of this pipeline (`base`, `base-<k>`): a worker of another name that died. A slot's own
+ * entries stay with it: they may belong to its pending batch, which only the slot finishes.
+ */
+async function claimForeign(
+  client: Redis,
+  config: RedisStreamSourceConfig,
+  base: string,
+  consumer: string,
+): Promise<void> {
+  const ours = new RegExp(`^${escapeRegExp(base)}(-\\d+)?$`);
+  const consumers = (await client.xinfo("CONSUMERS", config.stream, config.group)) as unknown[][];
+  for (const c of consumers) {
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < c.length; i += 2) info.set(String(c[i]), c[i + 1]);
+    const name = String(info.get("name"));
+    if (ours.test(name) || Number(info.get("pending") ?? 0) === 0) continue;
+    for (;;) {
+      const pending = (await client.xpending(
+        config.stream,
+        config.group,
+        "IDLE",
+        config.claim_idle_ms,
+        "-",
+        "+",
+        1000,
+        name,
+      )) as [string, ...unknown[]][];
+      if (pending.length === 0) break;
+      const ids = pending.map((p) => p[0]);
+      await client.xclaim(config.stream, config.group, consumer, config.claim_idle_ms, ...ids, "JUSTID");
+      if (pending.length < 1000) break;
+    }
+  }
 }
 
 class RedisConsumer implements StreamConsumer {
@@ -67,6 +92,8 @@ class RedisConsumer implements StreamConsumer {
   private phase: "pending" | "new" = "pending";
   private cursor = "0";
   private readonly handed: string[] = [];
+  /** A draining consumer read all its pending entries. */
+  private exhausted = false;
 
   constructor(
     private readonly config: RedisStreamSourceConfig,
@@ -74,6 +101,7 @@ class RedisConsumer implements StreamConsumer {
     private readonly client: Redis,
     private readonly blocking: Redis,
     private readonly after: string | undefined,
+    private readonly drain: boolean,
   ) {
     this.name = `redis:${config.stream}`;
   }
@@ -82,7 +110,7 @@ class RedisConsumer implements StreamConsumer {
     const out: StreamMessage[] = [];
     const committed: string[] = [];
     let deadline = Number.POSITIVE_INFINITY;
-    while (out.length < max && !signal.aborted) {
+    while (out.length < max && !signal.aborted && !this.exhausted) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       const entries = await this.read(max - out.length, Math.max(1, Math.min(BLOCK_SLICE_MS, left)));
@@ -122,6 +150,7 @@ class RedisConsumer implements StreamConsumer {
       const entries = res?.[0]?.[1] ?? [];
       if (entries.length === 0) this.phase = "new";
       else this.cursor = entries.at(-1)![0];
+      if (entries.length === 0 && this.drain) this.exhausted = true;
       return entries;
     }
     const res = (await this.blocking.xreadgroup(
@@ -168,6 +197,14 @@ class RedisConsumer implements StreamConsumer {
 
   async working(): Promise<void> {
     // Redis never redelivers by itself: pending entries wait for XAUTOCLAIM.
+  }
+
+  /** Deletes this slot's consumer from the group once it holds no pending entry. */
+  async retire(): Promise<void> {
+    if (this.handed.length > 0) return;
+    const { stream, group } = this.config;
+    const mine = (await this.client.xpending(stream, group, "-", "+", 1, this.consumer)) as unknown[];
+    if (mine.length === 0) await this.client.xgroup("DELCONSUMER", stream, group, this.consumer);
   }
 
   async lag(): Promise<StreamLag | undefined> {

@@ -18,12 +18,14 @@ export interface StreamLag {
 }
 
 /**
- * A broker consumer positioned after the pipeline's committed position, delivering in position
- * order with no gaps (one worker per stream: the pipeline lock), so "everything up to P is
- * committed" is a complete description of progress.
+ * A broker consumer of one stream worker slot, positioned after the slot's committed position,
+ * delivering what the broker gives this slot in position order (one worker per slot: the slot's
+ * lock), so "everything this consumer was given up to P is committed" is a complete description of
+ * the slot's progress.
  *
  * Contract: `next` resolves with up to `max` messages, waiting at most `waitMs` once the first one is
- * there (and until one arrives or `signal` aborts: then []); the consumer never holds more than a
+ * there (and until one arrives or `signal` aborts: then []; a draining consumer resolves [] once it
+ * delivered everything it had been given); the consumer never holds more than a
  * bounded number of messages in memory. `ack(upTo)` tells the broker everything up to and including
  * `upTo` is durably committed (called only after the state moved). `working` keeps messages from
  * being redelivered while a long write runs.
@@ -35,6 +37,8 @@ export interface StreamConsumer {
   ack(upTo: StreamMessage[]): Promise<void>;
   working(): Promise<void>;
   lag(): Promise<StreamLag | undefined>;
+  /** Removes the consumer from the broker once it holds nothing (a drained slot); optional. */
+  retire?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -156,6 +156,11 @@ export class StreamSource implements Source {
     return this.consumer.working();
   }
 
+  /** See StreamConsumer.retire. */
+  async retire(): Promise<void> {
+    await this.consumer.retire?.();
+  }
+
   close(): Promise<void> {
     return this.consumer.close();
   }
