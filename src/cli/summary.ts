@@ -54,3 +54,28 @@ export function formatSinkDedup(d: SinkDedup): string {
           : "kept";
   return `${d.strategy}: ${n(d.duplicates_seen)} duplicates seen (${n(d.within_batch)} in the batch, ${n(d.against_table)} in the table), ${done}; ${n(d.written)} rows written`;
 }
+
+/** Per sink, what dedup did over the written outputs of many records (a stream's micro-batches). */
+export function addSinkDedup(totals: Map<string, SinkDedup>, r: RunRecord): void {
+  for (const o of r.outputs) {
+    if (o.status !== "written" || !o.dedup || o.dedup.strategy === "none") continue;
+    const t = totals.get(o.sink);
+    const d = o.dedup;
+    if (!t) {
+      totals.set(o.sink, { ...d });
+      continue;
+    }
+    const sum = (a: number | undefined, b: number | undefined) =>
+      a === undefined && b === undefined ? {} : (a ?? 0) + (b ?? 0);
+    totals.set(o.sink, {
+      ...t,
+      duplicates_seen: t.duplicates_seen + d.duplicates_seen,
+      within_batch: t.within_batch + d.within_batch,
+      against_table: t.against_table + d.against_table,
+      dropped: t.dropped + d.dropped,
+      written: t.written + d.written,
+      ...(t.merged !== undefined || d.merged !== undefined ? { merged: sum(t.merged, d.merged) as number } : {}),
+      ...(t.marked !== undefined || d.marked !== undefined ? { marked: sum(t.marked, d.marked) as number } : {}),
+    });
+  }
+}

@@ -31,7 +31,11 @@ export const streamSettings = {
 };
 
 /** A number, or `[min, max]`: a value drawn in that range (see each option for when it is drawn). */
-const rangeSpec = z.union([z.number().nonnegative(), z.tuple([z.number().nonnegative(), z.number().nonnegative()])]);
+const range = (max = Number.MAX_SAFE_INTEGER) => {
+  const n = z.number().min(0).max(max);
+  return z.union([n, z.tuple([n, n]).refine(([lo, hi]) => lo <= hi, { error: "expected [min, max] with min <= max" })]);
+};
+const rangeSpec = range();
 
 /**
  * `pubsub`: the seed's asyncio pub/sub simulated in process (no broker). Positions are a global
@@ -49,15 +53,13 @@ export const pubsubSourceSpec = z.strictObject({
     .default(1000)
     .describe("Messages published per second ([min, max]: one rate drawn from the seed); 0: as fast as read."),
   delay_ms: rangeSpec.default(0).describe("Delivery delay of each message ([min, max]: drawn per message)."),
-  jitter_ms: rangeSpec
-    .default(0)
-    .describe("Extra random delay per message, up to this ([min, max]: its bound drawn per message)."),
-  dup_rate: rangeSpec
+  jitter_ms: rangeSpec.default(0).describe("Extra random delay per message: up to this, or drawn in [min, max]."),
+  dup_rate: range(0.5)
     .default(0)
     .describe(
       "Share of messages that are re-sends of an earlier message_id (at most 0.5; [min, max]: drawn once from the seed).",
     ),
-  out_of_order_rate: rangeSpec
+  out_of_order_rate: range(1)
     .default(0)
     .describe("Share of messages created before the previous one ([min, max]: drawn once from the seed)."),
   seed: z.number().int().default(42).describe("Same seed, same messages at the same positions."),

@@ -1,9 +1,11 @@
 import type { Command } from "commander";
 import { ConfigError } from "../../errors.js";
+import type { SinkDedup } from "../../sinks/sink.js";
 import { runStream } from "../../stream/run-stream.js";
 import { createLogger } from "../../util/logger.js";
 import { action, collect } from "../action.js";
 import { loadFromFlags } from "../load.js";
+import { addSinkDedup, formatSinkDedup } from "../summary.js";
 
 interface StreamFlags {
   config?: string;
@@ -40,20 +42,26 @@ export function register(program: Command): void {
         process.once("SIGTERM", stop);
         const log = createLogger();
         const maxBatches = flags.maxBatches === undefined ? undefined : Number(flags.maxBatches);
+        const dedup = new Map<string, SinkDedup>();
         const summary = await runStream(loaded, pipeline, {
           stop: stopper.signal,
           log,
           ...(maxBatches !== undefined && Number.isInteger(maxBatches) && maxBatches > 0 ? { maxBatches } : {}),
-          onBatch: (r) =>
+          onBatch: (r) => {
             log.info(
               `micro-batch ${r.batch_id ?? r.run_id}: ${r.status}, ${r.rows.written} written, ${r.rows.quarantined} quarantined`,
-            ),
+            );
+            for (const o of r.outputs)
+              if (o.dedup && o.dedup.strategy !== "none") log.info(`  ${o.sink}: dedup ${formatSinkDedup(o.dedup)}`);
+            addSinkDedup(dedup, r);
+          },
         });
         if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         else {
           process.stdout.write(
             `${pipeline}${summary.slot ? ` (slot ${summary.slot})` : ""}: ${summary.batches} micro-batches (${summary.failed} failed), ${summary.rows.written} rows written, ${summary.rows.quarantined} quarantined; position ${summary.position ?? "(none)"}${summary.adopted?.length ? `; took over slot(s) ${summary.adopted.join(", ")}` : ""}\n`,
           );
+          for (const [sink, d] of dedup) process.stdout.write(`  ${sink}: dedup ${formatSinkDedup(d)}\n`);
         }
         return 0;
       }),

@@ -50,7 +50,9 @@ async function pruneByLog(
   key.forEach((k, j) => {
     const type = types.get(k);
     const sqlType = type === undefined ? "VARCHAR" : duckdbType(type);
-    const b = `b.${ident(k)}`;
+    // A string column of the table may hold what the batch typed otherwise (JSON detects UUIDs):
+    // compared as text, which orders canonical UUIDs as DuckDB does.
+    const b = sqlType === "VARCHAR" ? `b.${ident(k)}::VARCHAR` : `b.${ident(k)}`;
     if (partitions.has(k)) {
       cols.push(`p${j}`);
       conditions.push(`${b} = TRY_CAST(f.p${j} AS ${sqlType})`);
