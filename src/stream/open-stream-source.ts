@@ -32,10 +32,14 @@ export async function openStreamSource(
     const { openRedisConsumer, compareRedisIds } = await import("../sources/redis-stream/redis-consumer.js");
     consumer = await openRedisConsumer(config, after, pipeline, selection);
     order = compareRedisIds;
+  } else if (config.type === "pubsub") {
+    const { openPubsubConsumer } = await import("../sources/pubsub/pubsub-consumer.js");
+    consumer = await openPubsubConsumer(config, after);
+    order = (a, b) => Number(a) - Number(b);
   } else {
     throw new ConfigError(
       `pipeline ${pipeline} reads a \`${config.type}\` source, which is not a stream`,
-      "run it with `sluice run`; `sluice stream` takes pipelines with a nats or redis_stream source",
+      "run it with `sluice run`; `sluice stream` takes pipelines with a nats, redis_stream or pubsub source",
     );
   }
   const settings: MicroBatching = config;

@@ -102,7 +102,9 @@ async function firstSlot(env: SlotEnv, limit: number | undefined): Promise<SlotL
     markStandby(dataDir, env.plan.pipeline);
     if (!told) {
       env.log.warn(
-        `every partition of pipeline ${env.plan.pipeline} (${limit}) has a worker; waiting as a standby until one is free (more partitions: \`partitions:\` in the source, and publish with ?partitions=N)`,
+        env.plan.config.source.type === "nats"
+          ? `every partition of pipeline ${env.plan.pipeline} (${limit}) has a worker; waiting as a standby until one is free (more partitions: \`partitions:\` in the source, and publish with ?partitions=N)`
+          : `pipeline ${env.plan.pipeline} has its worker (a ${env.plan.config.source.type} source is read by one); waiting as a standby until it stops`,
       );
       told = true;
     }

@@ -25,11 +25,13 @@ export function slotStateKey(pipeline: string, slot: number): string {
 
 /**
  * How many slots a source has: a NATS stream as many as its partitions (one subject each), a Redis
- * group any number (the group shares new entries among its consumers): undefined.
+ * group any number (the group shares new entries among its consumers): undefined; the in-process
+ * pubsub topic one (every worker would generate the whole topic).
  */
 export function slotLimit(config: SourceConfig): number | undefined {
-  if (config.type === "nats") return (config as { partitions?: number }).partitions ?? 1;
-  return undefined;
+  if (config.type === "nats") return config.partitions;
+  if (config.type === "redis_stream") return undefined;
+  return 1;
 }
 
 /** Leases `slot` if no live worker holds it. */

@@ -17,7 +17,9 @@ interface StreamFlags {
 export function register(program: Command): void {
   program
     .command("stream")
-    .description("Run a streaming pipeline (nats or redis_stream source) in micro-batches until SIGINT/SIGTERM.")
+    .description(
+      "Run a streaming pipeline (nats, redis_stream or pubsub source) in micro-batches until SIGINT/SIGTERM.",
+    )
     .argument("<pipeline>", "pipeline name from the config")
     .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
     .option("--set <key.path=value>", "override a config value (repeatable)", collect)

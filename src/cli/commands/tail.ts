@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .description(
       "Show records passing through a running `sluice stream` of a pipeline, after transforms (PII as the lake holds it), with their contract verdict.",
     )
-    .argument("<pipeline>", "pipeline name from the config (a nats or redis_stream source)")
+    .argument("<pipeline>", "pipeline name from the config (a nats, redis_stream or pubsub source)")
     .option("-c, --config <file>", "config file (default: ./sluice.yaml)")
     .option("--set <key.path=value>", "override a config value (repeatable)", collect)
     .option("--where <sql>", "show only rows matching this SQL predicate (columns, _verdict, _reason)")
@@ -69,10 +69,10 @@ Examples:
             `pipelines defined: ${Object.keys(loaded.config.pipelines).join(", ")}`,
           );
         }
-        if (config.source.type !== "nats" && config.source.type !== "redis_stream") {
+        if (!["nats", "redis_stream", "pubsub"].includes(config.source.type)) {
           throw new ConfigError(
             `pipeline ${pipeline} reads a \`${config.source.type}\` source, which is not a stream: there is nothing to tail`,
-            "`sluice tail` shows the records of a running `sluice stream` (a nats or redis_stream source); look at a batch pipeline's output with `sluice query` and `sluice quarantine`",
+            "`sluice tail` shows the records of a running `sluice stream` (a nats, redis_stream or pubsub source); look at a batch pipeline's output with `sluice query` and `sluice quarantine`",
           );
         }
         const limit = flags.limit === undefined ? undefined : whole("--limit", flags.limit, 1, Number.MAX_SAFE_INTEGER);
