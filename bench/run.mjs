@@ -21,6 +21,8 @@ const order = [
   "delta-open",
   "stream-nats",
   "stream-redis",
+  "stream-latency",
+  "stream-burst",
 ];
 const files = readdirSync(join(here, "cases"))
   .filter((f) => f.endsWith(".mjs"))

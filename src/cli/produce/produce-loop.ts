@@ -99,14 +99,21 @@ export async function runProducer(settings: ProduceSettings, io: ProduceIo): Pro
     await sleep(Math.min(TICK_MS + random() * settings.jitterMs, Math.max(0, deadline - performance.now())), io.stop);
   }
   const seconds = (performance.now() - started) / 1000;
+  await source.settle();
   return { published, duplicates, out_of_order: source.swapped, seconds };
 }
 
-/** Fresh records in generation order, each swapped with the next one at `outOfOrderRate`. */
+/**
+ * Fresh records in generation order, each swapped with the next one at `outOfOrderRate`. Halfway
+ * through a chunk the next one is generated in the background: a 50K-row chunk takes 1-2 s on 2
+ * cores (seconds when they are busy) and, awaited when the chunk ran out, paused the sends that
+ * long (the bucket does not catch up): at 10K/s a gap in the stream every 5 s.
+ */
 class FreshRecords {
   swapped = 0;
   private pool: PoolRecord[] = [];
   private at = 0;
+  private ahead: Promise<PoolRecord[]> | undefined;
 
   constructor(
     private readonly io: ProduceIo,
@@ -117,13 +124,15 @@ class FreshRecords {
   /** The next record; `wanted` (messages still to send, duplicates included) sizes a new chunk. */
   async next(wanted: number): Promise<PoolRecord> {
     if (this.at >= this.pool.length) {
-      const left = Number.isFinite(wanted) ? wanted : POOL_CHUNK_ROWS;
-      const byTime =
-        this.settings.durationS === undefined
-          ? POOL_CHUNK_ROWS
-          : Math.ceil(this.settings.rate * this.settings.durationS);
-      this.pool = await this.io.nextRecords(Math.max(1, Math.min(POOL_CHUNK_ROWS, left, byTime)));
+      this.pool = await (this.ahead ?? this.chunk(wanted));
+      this.ahead = undefined;
       this.at = 0;
+    }
+    const after = wanted - (this.pool.length - this.at); // still wanted once this chunk is sent
+    if (this.ahead === undefined && this.at >= this.pool.length / 2 && after > 0) {
+      const ahead = this.chunk(after);
+      ahead.catch(() => undefined); // awaited (and its failure thrown) when the chunk runs out
+      this.ahead = ahead;
     }
     const pool = this.pool;
     if (this.at + 1 < pool.length && this.random() < this.settings.outOfOrderRate) {
@@ -133,6 +142,18 @@ class FreshRecords {
       this.swapped++;
     }
     return pool[this.at++]!;
+  }
+
+  /** Waits for a chunk still being generated (the caller closes the engine next). */
+  async settle(): Promise<void> {
+    await this.ahead?.catch(() => undefined);
+  }
+
+  private chunk(wanted: number): Promise<PoolRecord[]> {
+    const left = Number.isFinite(wanted) ? wanted : POOL_CHUNK_ROWS;
+    const byTime =
+      this.settings.durationS === undefined ? POOL_CHUNK_ROWS : Math.ceil(this.settings.rate * this.settings.durationS);
+    return this.io.nextRecords(Math.max(1, Math.min(POOL_CHUNK_ROWS, left, byTime)));
   }
 }
 
