@@ -24,6 +24,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   vacuum: "./commands/vacuum.js",
   expire: "./commands/expire.js",
   schema: "./commands/schema.js",
+  classifier: "./commands/classifier.js",
 };
 
 const program = new Command()
