@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { postgresSinkFields } from "./postgres-sink-spec.js";
 import { pubsubSourceSpec, streamSettings } from "./stream-spec.js";
 
 /**
@@ -284,14 +285,7 @@ export const duckdbSinkSpec = z.strictObject({
   dedup: sinkDedup,
 });
 
-export const postgresSinkSpec = z.strictObject({
-  type: z.literal("postgres"),
-  url: z.string().optional(),
-  table: z.string(),
-  mode: z.enum(["insert", "upsert"]).default("insert"),
-  key: z.array(z.string()).optional(),
-  dedup: sinkDedup,
-});
+export const postgresSinkSpec = z.strictObject({ ...postgresSinkFields, dedup: sinkDedup });
 
 export const sinkSpec = z
   .discriminatedUnion("type", [parquetSinkSpec, duckdbSinkSpec, postgresSinkSpec])
@@ -374,6 +368,7 @@ export type TransformConfig = z.infer<typeof transformSpec>;
 export type SinkConfig = z.infer<typeof sinkSpec>;
 export type ParquetSinkConfig = z.infer<typeof parquetSinkSpec>;
 export type DuckdbSinkConfig = z.infer<typeof duckdbSinkSpec>;
+export type PostgresSinkConfig = z.infer<typeof postgresSinkSpec>;
 export type DedupConfig = z.infer<typeof dedupSpec>;
 export type AlertConfig = z.infer<typeof alertSpec>;
 export type PipelineConfig = z.infer<typeof pipelineSpec>;

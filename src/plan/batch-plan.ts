@@ -1,3 +1,4 @@
+import { effectiveDedup } from "../config/dedup-checks.js";
 import type { ContractSpec, PipelineConfig, SluiceConfig } from "../config/spec.js";
 import { readHintsFor } from "../contracts/read-hints.js";
 import { ConfigError } from "../errors.js";
@@ -41,7 +42,7 @@ export function compilePlan(config: SluiceConfig, pipeline: string, options: Pla
   const contract =
     typeof pipelineConfig.contract === "string" ? config.contracts[pipelineConfig.contract] : pipelineConfig.contract;
   const kept = pipelineConfig.sinks.flatMap((s, i) => (s.type === "duckdb" && options.syncDuckdb === false ? [] : [i]));
-  const sinks = kept.map((i) => createSink(pipelineConfig.sinks[i]!));
+  const sinks = kept.map((i) => createSink(pipelineConfig.sinks[i]!, effectiveDedup(pipelineConfig, i)));
   const groups = dedupGroups(pipelineConfig, sinks, kept);
   const readHints = readHintsFor(contract, pipelineConfig.transforms.length > 0);
   return { pipeline, config: pipelineConfig, contract, sinks, groups, readHints };

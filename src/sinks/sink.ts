@@ -41,6 +41,8 @@ export interface SinkOutput {
   readonly scan?: string;
   /** What dedup did for this sink (its own strategy, against its own rows): set by the plan, not the sink. */
   readonly dedup?: SinkDedup;
+  /** Rows the target refused (e.g. a constraint): a relation in ctx.engine with the batch's columns plus `_error` VARCHAR; the plan sends them to the batch's dead letter. */
+  readonly rejected?: { readonly relation: string; readonly rows: number };
 }
 
 /** One sink's dedup in the run record (`outputs[].dedup`): duplicates seen, and what became of them. */

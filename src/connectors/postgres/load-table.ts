@@ -220,7 +220,7 @@ export function pgTypeOf(duckType: string): string {
 }
 
 /** The DuckDB expression whose CSV text PostgreSQL's input function of `pgTypeOf(type)` accepts. */
-function csvExpr(name: string, duckType: string): string {
+export function csvExpr(name: string, duckType: string): string {
   const c = ident(name);
   const pgType = pgTypeOf(duckType);
   if (pgType === "bytea") return `'\\x' || lower(hex(${c}))`;
