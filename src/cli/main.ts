@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   runs: "./commands/runs.js",
   quarantine: "./commands/quarantine.js",
   replay: "./commands/replay.js",
+  deadletter: "./commands/deadletter.js",
   check: "./commands/check.js",
   compact: "./commands/compact.js",
   vacuum: "./commands/vacuum.js",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { postgresSinkFields } from "./postgres-sink-spec.js";
+import { natsSinkFields, redisStreamSinkFields } from "./publish-sink-spec.js";
 import { pubsubSourceSpec, streamSettings } from "./stream-spec.js";
 
 /**
@@ -286,9 +287,11 @@ export const duckdbSinkSpec = z.strictObject({
 });
 
 export const postgresSinkSpec = z.strictObject({ ...postgresSinkFields, dedup: sinkDedup });
+export const natsSinkSpec = z.strictObject({ ...natsSinkFields, dedup: sinkDedup });
+export const redisStreamSinkSpec = z.strictObject({ ...redisStreamSinkFields, dedup: sinkDedup });
 
 export const sinkSpec = z
-  .discriminatedUnion("type", [parquetSinkSpec, duckdbSinkSpec, postgresSinkSpec])
+  .discriminatedUnion("type", [parquetSinkSpec, duckdbSinkSpec, postgresSinkSpec, natsSinkSpec, redisStreamSinkSpec])
   .describe("Where the batch is written; `type` selects the sink.");
 
 // ---------------------------------------------------------------- pipeline

@@ -1,5 +1,6 @@
 import type { DedupConfig, SinkConfig } from "../config/spec.js";
 import { ConfigError } from "../errors.js";
+import { natsSink, redisStreamSink } from "./broker-publish/publish-sink.js";
 import { DuckdbSink } from "./duckdb/duckdb-sink.js";
 import { ParquetSink } from "./parquet/parquet-sink.js";
 import { PostgresSink } from "./postgres/postgres-sink.js";
@@ -15,6 +16,10 @@ export function createSink(config: SinkConfig, dedup?: DedupConfig): Sink {
       return new ParquetSink(config);
     case "duckdb":
       return new DuckdbSink(config);
+    case "nats":
+      return natsSink(config);
+    case "redis_stream":
+      return redisStreamSink(config);
     case "postgres":
       return new PostgresSink(config, dedup);
     default:
