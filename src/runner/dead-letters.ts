@@ -82,7 +82,7 @@ export async function listDeadLetters(dataDir: string, pipeline: string, sampleR
           : undefined;
       out.push({
         file,
-        batch: file.replace(/\.parquet$/, ""),
+        batch: file.replace(/(\.rows)?\.parquet$/, ""),
         kind: has("_raw") ? "stream" : "plan",
         rows: errors.reduce((n, e) => n + Number(e.count), 0),
         errors: errors.map((e) => ({
