@@ -11,7 +11,8 @@ export function formatSummary(r: RunRecord): string {
   if (r.status !== "failed" || r.rows.extracted > 0) {
     lines.push(
       `  rows: ${n(r.rows.extracted)} extracted, ${n(r.rows.valid)} valid, ${n(r.rows.quarantined)} quarantined, ` +
-        `${n(r.rows.duplicates)} duplicates (${n(r.rows.duplicates_dropped)} dropped), ${n(r.rows.written)} written`,
+        `${n(r.rows.duplicates)} duplicates (${n(r.rows.duplicates_dropped)} dropped), ${n(r.rows.written)} written` +
+        (r.rows.dead_lettered !== undefined ? `, ${n(r.rows.dead_lettered)} dead-lettered` : ""),
     );
   }
   const k = r.rows.keys;
@@ -33,6 +34,7 @@ export function formatSummary(r: RunRecord): string {
     lines.push(`  sinks disagree: ${missing.join(", ")} do not hold batch ${batch_id}; the next run repairs them`);
   }
   if (r.quarantine_path) lines.push(`  quarantine: ${r.quarantine_path}`);
+  if (r.deadletter_path) lines.push(`  dead letters: ${r.deadletter_path}`);
   if (r.report_path) lines.push(`  failure report: ${r.report_path}`);
   for (const a of r.alerts) lines.push(`  alert: ${a.message}`);
   if (r.error) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { httpTransformSpec } from "./http-spec.js";
 import { postgresSinkFields } from "./postgres-sink-spec.js";
 import { natsSinkFields, redisStreamSinkFields } from "./publish-sink-spec.js";
 import { pubsubSourceSpec, streamSettings } from "./stream-spec.js";
@@ -234,6 +235,7 @@ export const transformSpec = z
       type: z.literal("sql"),
       query: z.string().describe("A DuckDB SELECT over the relation `input`."),
     }),
+    httpTransformSpec,
   ])
   .describe("A transform step; applied in order to every batch.");
 

@@ -32,6 +32,11 @@ export interface BatchOutcome {
   readonly agreed: boolean;
   /** The quarantined rows, staged in the scratch folder: the driver publishes them with the commit. */
   readonly quarantine?: string;
+  /**
+   * The batch's dead letters (enrichment failures, rows a sink refused), staged in the scratch folder:
+   * the driver publishes them with the commit as `deadletter/<pipeline>/<batch_id>.rows.parquet`.
+   */
+  readonly deadLetters?: { readonly path: string; readonly rows: number };
   readonly metrics: RunMetrics;
   readonly warnings: readonly string[];
 }

@@ -5,14 +5,15 @@ import { SOURCE_POS, SOURCE_ROW } from "../engine/system-columns.js";
 import { computeMetrics } from "../quality/compute-metrics.js";
 import type { SinkDedup, SinkOutput, WriteIntent } from "../sinks/sink.js";
 import type { ExtractResult, LoadedBatch } from "../sources/source.js";
-import { applyTransformSteps } from "../transforms/apply-transforms.js";
 import { removeQuietly } from "../util/atomic.js";
 import type { RunContext } from "./batch-context.js";
 import type { BatchObserver, BatchOutcome } from "./batch-outcome.js";
 import type { BatchPlan } from "./batch-plan.js";
 import { datasetRows } from "./dataset-rows.js";
+import { keepSinkRejects, type SinkRejects, stageDeadLetters } from "./dead-letter-file.js";
 import { type DedupGroup, dedupReport } from "./dedup-groups.js";
 import { dedupTarget } from "./dedup-target.js";
+import { transformBatch } from "./enrich-staging.js";
 import { lineageSelect } from "./lineage.js";
 import type { RunRecord } from "./run-record.js";
 import { type StagedBatch, stageBatch } from "./stage-batch.js";
@@ -47,8 +48,15 @@ export async function runBatch(
   try {
     const prepared = await prepareBatch(ctx, plan, input, observer, rows, warnings);
     const { staged } = prepared;
-    const outputs = await observer.timed("write", () => commitSinks(ctx, plan, prepared.passes, observer));
+    const rejects: SinkRejects[] = [];
+    const outputs = await observer.timed("write", () => commitSinks(ctx, plan, prepared.passes, observer, rejects));
     for (const o of outputs) if (o.warning) warnings.push(`${o.sink}: ${o.warning}`);
+    // Dead letters: the enrichment's (fixed with the batch) and the rows sinks refused, one file.
+    const deadFiles = [...prepared.deadLetters.files, ...rejects.map((r) => r.file)];
+    const deadLetters = deadFiles.length
+      ? await observer.timed("deadletter", () => stageDeadLetters(ctx, deadFiles))
+      : undefined;
+    if (deadLetters || rows.dead_lettered !== undefined) rows.dead_lettered = deadLetters?.rows ?? 0;
     if (observer.onValidated) await tapBatch(ctx, observer.onValidated, prepared.valid, prepared.quarantine, rows);
     const added = prepared.intent.extent === "upsert" ? (prepared.newKeys ?? 0) : staged.rows;
     rows.dataset = datasetRows(prepared.intent.extent, added, observer.previous);
@@ -61,6 +69,7 @@ export async function runBatch(
       outputs,
       agreed: outputs.every((o) => o.status !== "skipped"),
       ...(prepared.quarantine ? { quarantine: prepared.quarantine } : {}),
+      ...(deadLetters ? { deadLetters } : {}),
       metrics,
       warnings,
     };
@@ -89,6 +98,8 @@ interface Prepared {
   readonly quarantine: string | undefined;
   /** The rows that passed the contract (before dedup), for a tap. */
   readonly valid: string;
+  /** Records the transforms dead-lettered (an `http` step's), fixed with the batch (enrich-staging.ts). */
+  readonly deadLetters: { readonly files: readonly string[]; readonly rows: number };
 }
 
 /**
@@ -118,8 +129,9 @@ async function prepareBatch(
 
   const prepare = async (batch: LoadedBatch, deferred: boolean, copy = false): Promise<Prepared> => {
     rows.extracted = batch.rows + (batch.unparseable?.rows ?? 0);
-    const transformed = await timed("transform", () => applyTransformSteps(ctx, batch.relation, batch.rows));
+    const transformed = await timed("transform", () => transformBatch(ctx, batch.relation, batch.rows));
     rows.filtered = transformed.filtered;
+    if (config.transforms.some((t) => t.type === "http")) rows.dead_lettered = transformed.deadLetters.rows;
     const validated: ValidationResult = copy
       ? { valid: transformed.relation, validRows: transformed.rows, quarantinedRows: 0 }
       : await timed("validate", () =>
@@ -162,7 +174,17 @@ async function prepareBatch(
       : { passed: !copy || staged.rows === batch.rows, distinct: {} };
     if (confirmed.passed) warnings.push(...(validated.warnings ?? []));
     const quarantine = validated.quarantineStaged;
-    return { passes, staged, intent, confirmed, quarantine, newKeys: deduped.keys?.new, valid: validated.valid };
+    const { deadLetters } = transformed;
+    return {
+      passes,
+      staged,
+      intent,
+      confirmed,
+      quarantine,
+      newKeys: deduped.keys?.new,
+      valid: validated.valid,
+      deadLetters,
+    };
   };
 
   const lazy = deferrable || plain;
@@ -206,6 +228,7 @@ async function commitSinks(
   plan: BatchPlan,
   passes: readonly GroupPass[],
   observer: BatchObserver,
+  rejects: SinkRejects[],
 ): Promise<SinkOutput[]> {
   const outputs: SinkOutput[] = [];
   const byGroup = new Map<GroupPass, SinkOutput[]>(passes.map((p) => [p, []]));
@@ -216,6 +239,8 @@ async function commitSinks(
     const intent: WriteIntent = { ...applied, ...key, staged, batchId: ctx.batchId };
     const previous = byGroup.get(pass)!;
     const written = await sink.write(ctx, staged.relation, intent, previous);
+    const rejected = await keepSinkRejects(ctx, plan.sinks.indexOf(sink), written);
+    if (rejected) rejects.push(rejected);
     const out: SinkOutput =
       plan.groups.length > 1 || group.dedup.strategy !== "none" ? { ...written, dedup: pass.report } : written;
     previous.push(out);

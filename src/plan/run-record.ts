@@ -55,6 +55,12 @@ export interface RunRecord {
      * record it). Not the batch: a rerun that changes nothing writes 0 rows of a dataset of N.
      */
     dataset?: number | null;
+    /**
+     * Rows that left the batch as dead letters (`deadletter_path`): records an `http` step could not
+     * enrich (not in `valid`: extracted = filtered + dead-lettered by enrichment + valid + quarantined)
+     * and rows a sink refused. Set for pipelines with an `http` step, or when a sink refused rows.
+     */
+    dead_lettered?: number;
   };
   /** The batch this run committed (or tried to): fixed before its first write, the same in every retry. */
   batch_id?: string;
@@ -80,6 +86,8 @@ export interface RunRecord {
    */
   retention?: { days: number; now: string; sinks: SinkRetention[] };
   quarantine_path?: string;
+  /** The batch's dead letters, published with the commit (`deadletter/<pipeline>/<batch_id>.rows.parquet`). */
+  deadletter_path?: string;
   report_path?: string;
   state?: Record<string, unknown>;
   /** Why the run failed; `transient`: a retry may succeed (a connection, a lock), the input is not at fault. */

@@ -12,6 +12,7 @@ import { failpoint } from "../util/failpoint.js";
 import type { Logger } from "../util/logger.js";
 import type { Progress } from "../util/progress.js";
 import { committedState, pendingBatch, recordIntent } from "./pending-batch.js";
+import { publishRunDeadLetters } from "./publish-run-dead-letters.js";
 import { publishRunQuarantine } from "./publish-run-quarantine.js";
 import type { RunPipelineOptions } from "./run-pipeline.js";
 import { scratchDir } from "./scratch-dir.js";
@@ -90,6 +91,7 @@ export async function runAttempt(env: AttemptEnv, record: RunRecord): Promise<vo
       return;
     }
     publishRunQuarantine(loaded, plan.pipeline, record.run_id, options, outcome.quarantine, record, log);
+    publishRunDeadLetters(loaded.dataDir, plan.pipeline, ctx.batchId, outcome.deadLetters, record, log);
     failpoint("after:quarantine");
     if (until || pending) record.state = committedState(state, until ?? {});
   } finally {

@@ -15,6 +15,7 @@ import { retainAfterRun } from "./expire-retention.js";
 import { Ledger } from "./ledger.js";
 import { pendingBatch } from "./pending-batch.js";
 import { PipelineLock } from "./pipeline-lock.js";
+import { removeBatchStaging, sweepBatchStaging } from "./publish-run-dead-letters.js";
 import { runAttempt } from "./run-attempt.js";
 import { alertsObserver, ledgerObserver, RunEvents, webhooksObserver } from "./run-events.js";
 import { newRunId } from "./run-id.js";
@@ -112,6 +113,7 @@ export async function runOnce(
   if (orphans.length)
     log.info(`removed the quarantine files of ${orphans.length} run(s) that died before their record`);
   const previous = options.previous ?? (streaming ? undefined : ledger.lastSucceeded(plan.pipeline));
+  sweepBatchStaging(loaded.dataDir, plan.pipeline, stateStore);
   const timed = stageTimer(record, progress);
   const attempts = () =>
     withRetries(plan, log, (attempt) => {
@@ -143,6 +145,9 @@ export async function runOnce(
   if (usage) throw usage;
   failpoint("after:record");
   if (record.status === "succeeded" && record.state) stateStore.commit(options.stateKey ?? plan.pipeline, record.state);
+  // The batch is committed: its staged enrichment and rejections are not needed again.
+  if (record.status === "succeeded" && !record.sinks_disagree && record.batch_id)
+    removeBatchStaging(loaded.dataDir, plan.pipeline, record.batch_id);
   // retention_days: after the commit; a failure is a warning in the record, never the run's failure.
   // (A stream's micro-batches leave it to `sluice expire`: a vacuum per micro-batch would cost more than the batch.)
   if (!streaming) await retainAfterRun(loaded.dataDir, plan.config, record, ledger, log);

@@ -185,6 +185,8 @@ function count(summary: StreamSummary, record: RunRecord): void {
   summary.rows.extracted += record.rows.extracted;
   summary.rows.written += record.rows.written;
   summary.rows.quarantined += record.rows.quarantined;
+  if (record.rows.dead_lettered !== undefined)
+    summary.rows.dead_lettered = (summary.rows.dead_lettered ?? 0) + record.rows.dead_lettered;
 }
 
 /** Waits `ms`, or less when `stop` aborts (its listener removed either way). */

@@ -7,7 +7,8 @@ export interface StreamSummary {
   finished_at: string;
   batches: number;
   failed: number;
-  rows: { extracted: number; written: number; quarantined: number };
+  /** `dead_lettered`: rows the plan dead-lettered (an enrichment's failures, rows a sink refused). */
+  rows: { extracted: number; written: number; quarantined: number; dead_lettered?: number };
   /** The worker's own slot (0 for the first worker of a pipeline), unset while it waited as a standby. */
   slot?: number;
   /** Slots other workers left that this one took over. */

@@ -2,6 +2,7 @@ import type { TransformConfig } from "../config/spec.js";
 import { cast } from "./cast.js";
 import { derive } from "./derive.js";
 import { filter } from "./filter.js";
+import { http } from "./http.js";
 import { map } from "./map.js";
 import { pii } from "./pii.js";
 import { rename } from "./rename.js";
@@ -19,6 +20,7 @@ export const transforms: { readonly [T in TransformConfig["type"]]: Transform<Tr
   pii,
   filter,
   sql,
+  http,
 };
 
 /** Runs one transform step of any type. */

@@ -20,6 +20,23 @@ export interface TransformContext {
   readonly contract: ContractSpec | undefined;
   /** The pipeline's steps and its validation mode (its config slice). */
   readonly pipelineConfig: Pick<PipelineConfig, "validation" | "transforms">;
+  /** A folder for files a step writes (the `http` step's requests and answers); removed with the attempt. */
+  readonly scratchDir?: string;
+  /**
+   * Where a step puts records that cannot go on (the `http` step: failed answer items, unanswered
+   * records); the plan provides it (plan/enrich-staging.ts). Without one such a step refuses to run.
+   */
+  readonly deadLetters?: DeadLetterCollector;
+}
+
+/** Takes a step's dead letters: records that leave the batch with a reason. */
+export interface DeadLetterCollector {
+  /**
+   * Keeps the rows of `relation` (the step's input columns plus `_error` VARCHAR) as dead letters of
+   * `stage` (`enrich:<name>`), copying them at once (the relation may be dropped after the step).
+   * Returns how many rows it took.
+   */
+  add(relation: string, stage: string): Promise<number>;
 }
 
 /** The config of one transform type, e.g. TransformOf<"rename">. */

@@ -51,7 +51,7 @@ export function register(program: Command): void {
           ...(maxBatches !== undefined && Number.isInteger(maxBatches) && maxBatches > 0 ? { maxBatches } : {}),
           onBatch: (r) => {
             log.info(
-              `micro-batch ${r.batch_id ?? r.run_id}: ${r.status}, ${r.rows.written} written, ${r.rows.quarantined} quarantined`,
+              `micro-batch ${r.batch_id ?? r.run_id}: ${r.status}, ${r.rows.written} written, ${r.rows.quarantined} quarantined${r.rows.dead_lettered !== undefined ? `, ${r.rows.dead_lettered} dead-lettered` : ""}`,
             );
             for (const o of r.outputs)
               if (o.dedup && o.dedup.strategy !== "none") log.info(`  ${o.sink}: dedup ${formatSinkDedup(o.dedup)}`);
@@ -61,7 +61,7 @@ export function register(program: Command): void {
         if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         else {
           process.stdout.write(
-            `${pipeline}${summary.slot ? ` (slot ${summary.slot})` : ""}: ${summary.batches} micro-batches (${summary.failed} failed), ${summary.rows.written} rows written, ${summary.rows.quarantined} quarantined; position ${summary.position ?? "(none)"}${summary.adopted?.length ? `; took over slot(s) ${summary.adopted.join(", ")}` : ""}\n`,
+            `${pipeline}${summary.slot ? ` (slot ${summary.slot})` : ""}: ${summary.batches} micro-batches (${summary.failed} failed), ${summary.rows.written} rows written, ${summary.rows.quarantined} quarantined${summary.rows.dead_lettered !== undefined ? `, ${summary.rows.dead_lettered} dead-lettered` : ""}; position ${summary.position ?? "(none)"}${summary.adopted?.length ? `; took over slot(s) ${summary.adopted.join(", ")}` : ""}\n`,
           );
           for (const [sink, d] of dedup) process.stdout.write(`  ${sink}: dedup ${formatSinkDedup(d)}\n`);
         }
