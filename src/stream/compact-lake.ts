@@ -4,12 +4,16 @@ import { Engine } from "../engine/engine.js";
 import { compactDelta, isDeltaTable } from "../lake/delta/index.js";
 import type { Logger } from "../util/logger.js";
 
+/** Files this large are left as they are: a compaction costs the small files, not the day's data. */
+const DONE_FILE_BYTES = 64 * 1024 * 1024;
+
 /**
  * Compacts the Delta tables a stream writes (one file per micro-batch per partition), so the file
- * count stays bounded while it runs: `sluice compact` is refused while the stream holds the
- * pipeline's lock, so the stream does it itself between micro-batches. Each partition with at least
- * `minFiles` files becomes one file, in one OPTIMIZE commit (rows unchanged, readers see the version
- * before or after). A failure is logged, never the stream's failure: the files stay as they are.
+ * count stays bounded while it runs, between micro-batches under the pipeline's lock. Each partition
+ * with at least `minFiles` files under 64 MiB has those become one file, in one OPTIMIZE commit (rows
+ * unchanged, readers see the version before or after); larger files are never rewritten again, so a
+ * compaction costs at most what was written since the partition's last 64 MiB. A failure is logged,
+ * never the stream's failure: the files stay as they are.
  */
 export async function compactLake(
   dataDir: string,
@@ -24,7 +28,7 @@ export async function compactLake(
     if (!isDeltaTable(root)) continue;
     const engine = await Engine.open();
     try {
-      const result = await compactDelta(engine, root, { minFiles, runId });
+      const result = await compactDelta(engine, root, { minFiles, runId, smallerThan: DONE_FILE_BYTES });
       if (result.filesRemoved > 0) {
         log.info(
           `compacted ${sink.path}: ${result.filesRemoved} files into ${result.filesAdded} (version ${result.version})`,

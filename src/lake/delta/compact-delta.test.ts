@@ -70,4 +70,21 @@ describe("compactDelta", () => {
     // Nothing left to compact: no new version.
     expect(await compactDelta(engine, root)).toMatchObject({ version: after.version, filesRemoved: 0 });
   });
+
+  it("with smallerThan leaves files of that size alone: only the small files since are compacted", async () => {
+    const root = join(mkdtempSync(join(tmpdir(), "sluice-compact-")), "events");
+    const append = async (from: number, rows: number) => {
+      await engine.run(`CREATE OR REPLACE TABLE batch AS SELECT ${from} + r AS id, 'a' AS p FROM range(${rows}) t(r)`);
+      await appendToDelta(engine, root, "batch", { partitionColumns: ["p"] });
+    };
+    await append(0, 200_000); // one large file
+    const large = (await readDeltaSnapshot(root, {}, engine)).files[0]!;
+    for (let i = 0; i < 4; i++) await append(1_000_000 + i * 10, 10);
+    const result = await compactDelta(engine, root, { minFiles: 2, smallerThan: large.size });
+    expect(result).toMatchObject({ filesRemoved: 4, filesAdded: 1 });
+    const files = (await readDeltaSnapshot(root, {}, engine)).files;
+    expect(files.map((f) => f.path)).toContain(large.path);
+    expect(files).toHaveLength(2);
+    expect((await content(engine, root)).n).toBe(200_040);
+  });
 });

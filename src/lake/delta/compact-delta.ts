@@ -29,12 +29,18 @@ export interface CompactResult {
 export async function compactDelta(
   engine: Engine,
   root: string,
-  options: { readonly minFiles?: number; readonly runId?: string } = {},
+  options: {
+    readonly minFiles?: number;
+    readonly runId?: string;
+    /** Only files smaller than this many bytes are compacted (a file that size is done: rewriting it again would cost the whole partition every time). */
+    readonly smallerThan?: number;
+  } = {},
 ): Promise<CompactResult> {
   const table = resolve(root);
   const snapshot = await readDeltaSnapshot(table, {}, engine);
   const groups = new Map<string, DeltaFile[]>();
   for (const f of snapshot.files) {
+    if (options.smallerThan !== undefined && f.size >= options.smallerThan) continue;
     const key = JSON.stringify(f.partitionValues);
     groups.set(key, [...(groups.get(key) ?? []), f]);
   }

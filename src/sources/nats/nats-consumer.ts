@@ -53,7 +53,11 @@ export async function openNatsConsumer(
     });
     const consumer = await jetstream(nc).consumers.get(config.stream, durable);
     const messages = await consumer.consume({ max_messages: Math.min(config.max_rows * 2, 50_000) });
-    return new NatsConsumer(`nats:${config.stream}`, messages, async () => {
+    const backlog = async () => {
+      const info = await consumer.info(false);
+      return info.num_pending + info.num_ack_pending;
+    };
+    return new NatsConsumer(`nats:${config.stream}`, messages, backlog, async () => {
       messages.stop();
       await nc.drain().catch(() => nc.close());
     });
@@ -73,6 +77,8 @@ class NatsConsumer implements StreamConsumer {
   constructor(
     readonly name: string,
     messages: AsyncIterable<JsMsg>,
+    /** Messages not yet delivered plus delivered and not yet acknowledged (the consumer's info). */
+    private readonly backlog: () => Promise<number>,
     private readonly closeFn: () => Promise<void>,
   ) {
     this.pump = new MessagePump(messages[Symbol.asyncIterator]());
@@ -114,8 +120,14 @@ class NatsConsumer implements StreamConsumer {
     this.lastMsg?.working();
   }
 
+  /**
+   * Everything not committed: what the server has not delivered yet, plus what it delivered and
+   * awaits the ack of (the client's prefetch buffer and the micro-batch in flight included). The
+   * last message's own pending count, when the server cannot be asked.
+   */
   async lag(): Promise<StreamLag | undefined> {
-    return { messages: this.pending };
+    const messages = await this.backlog().catch(() => this.pending + this.handed.size);
+    return { messages };
   }
 
   close(): Promise<void> {
