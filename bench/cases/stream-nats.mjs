@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { stringify } from "yaml";
+import { benchPipeline } from "../lib/stream-harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(here, "..", "..");
@@ -70,32 +71,7 @@ export async function generateInto(url, rows) {
 
 /** The pipeline config: the stream source, a small contract (quarantine), merge on id, a partitioned Delta sink. */
 export function projectYaml(source) {
-  return stringify({
-    version: 1,
-    data_dir: "./data",
-    pipelines: {
-      events: {
-        source,
-        validation: "quarantine",
-        contract: {
-          extra_columns: "keep",
-          columns: {
-            id: { type: "string", required: true },
-            userId: { type: "string", required: true },
-            eventType: { type: "string", required: true },
-            timestamp: { type: "timestamp", required: true },
-            durationMs: { type: "integer" },
-            completed: { type: "boolean" },
-            updatedAt: { type: "timestamp", required: true },
-          },
-        },
-        dedup: { strategy: "merge", key: ["id"], order_by: "updatedAt" },
-        sinks: [
-          { type: "parquet", path: "lake/events", layout: "partitioned", format: "delta", time_column: "timestamp" },
-        ],
-      },
-    },
-  });
+  return stringify({ version: 1, data_dir: "./data", pipelines: { events: benchPipeline(source) } });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

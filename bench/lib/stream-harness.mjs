@@ -302,11 +302,42 @@ export async function openStream(broker, name, micro) {
  * (quarantine) -> merge on id -> a partitioned Delta table and a DuckDB table with an index on id, the
  * shape of examples/streaming-*. SLUICE_BENCH_STREAM_SINKS=delta drops the DuckDB table.
  */
+/**
+ * The stream benches' pipeline: the stream source, a small contract (quarantine), merge on id, `sinks`
+ * (default one partitioned Delta table).
+ */
+export function benchPipeline(source, sinks = [DELTA_SINK]) {
+  return {
+    source,
+    validation: "quarantine",
+    contract: {
+      extra_columns: "keep",
+      columns: {
+        id: { type: "string", required: true },
+        userId: { type: "string", required: true },
+        eventType: { type: "string", required: true },
+        timestamp: { type: "timestamp", required: true },
+        durationMs: { type: "integer" },
+        completed: { type: "boolean" },
+        updatedAt: { type: "timestamp", required: true },
+      },
+    },
+    dedup: { strategy: "merge", key: ["id"], order_by: "updatedAt" },
+    sinks,
+  };
+}
+
+const DELTA_SINK = {
+  type: "parquet",
+  path: "lake/events",
+  layout: "partitioned",
+  format: "delta",
+  time_column: "timestamp",
+};
+
 export function makeProject(source) {
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-live-"));
-  const sinks = [
-    { type: "parquet", path: "lake/events", layout: "partitioned", format: "delta", time_column: "timestamp" },
-  ];
+  const sinks = [DELTA_SINK];
   if (envList("SLUICE_BENCH_STREAM_SINKS", ["delta", "duckdb"]).includes("duckdb")) {
     sinks.push({ type: "duckdb", schema: "bench", table: "events", mode: "table", indexes: [["id"]] });
   }
@@ -314,26 +345,7 @@ export function makeProject(source) {
     version: 1,
     data_dir: "./data",
     warehouse: "./data/warehouse.duckdb",
-    pipelines: {
-      events: {
-        source,
-        validation: "quarantine",
-        contract: {
-          extra_columns: "keep",
-          columns: {
-            id: { type: "string", required: true },
-            userId: { type: "string", required: true },
-            eventType: { type: "string", required: true },
-            timestamp: { type: "timestamp", required: true },
-            durationMs: { type: "integer" },
-            completed: { type: "boolean" },
-            updatedAt: { type: "timestamp", required: true },
-          },
-        },
-        dedup: { strategy: "merge", key: ["id"], order_by: "updatedAt" },
-        sinks,
-      },
-    },
+    pipelines: { events: benchPipeline(source, sinks) },
   });
   writeFileSync(join(dir, "sluice.yaml"), yaml);
   return {

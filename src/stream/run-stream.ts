@@ -2,7 +2,7 @@ import type { LoadedConfig } from "../config/load-config.js";
 import { compilePlan } from "../plan/batch-plan.js";
 import type { RunRecord } from "../plan/run-record.js";
 import { newRunId } from "../runner/run-id.js";
-import { silentLogger } from "../util/logger.js";
+import { type Logger, silentLogger } from "../util/logger.js";
 import { runSlot, type SlotEnv, sleep } from "./run-slot.js";
 import {
   clearStandby,
@@ -21,7 +21,7 @@ export type { StreamSummary } from "./stream-summary.js";
 export interface StreamOptions {
   /** Aborting it stops the stream at the next micro-batch boundary (SIGINT/SIGTERM). */
   readonly stop: AbortSignal;
-  readonly log?: import("../util/logger.js").Logger;
+  readonly log?: Logger;
   /** Stop after this many micro-batches (tests, benches). */
   readonly maxBatches?: number;
   /** Called with each micro-batch's record. */
