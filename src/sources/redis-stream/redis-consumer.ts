@@ -196,7 +196,8 @@ class RedisConsumer implements StreamConsumer {
   }
 
   async working(): Promise<void> {
-    // Redis never redelivers by itself: pending entries wait for XAUTOCLAIM.
+    // Redis never redelivers by itself: pending entries wait for the slot's next worker (or XCLAIM, for
+    // consumers of other names, after claim_idle_ms).
   }
 
   /** Deletes this slot's consumer from the group once it holds no pending entry. */
