@@ -221,7 +221,12 @@ describe("postgres sink", () => {
       expect(await sink.holds(ctx, "direct-1")).toBe(true);
       expect(await sink.head(ctx)).toBe("direct-1");
       const again = await sink.write(ctx, "batch", { extent: "append", batchId: "direct-1" }, []);
-      expect(again).toMatchObject({ status: "held", rows: 0 });
+      // Killed after the commit and before its dead letters were kept: the re-run gets them again.
+      expect(again).toMatchObject({ status: "held", rows: 0, rejected: { rows: 3 } });
+      const kept = await engine.all<{ id: bigint; code: string; v: number; _error: string }>(
+        `SELECT * FROM ${again.rejected!.relation} ORDER BY id, code`,
+      );
+      expect(kept).toEqual(rejected);
       await engine.run("CREATE TABLE probe AS SELECT 4 AS id UNION ALL SELECT 6");
       const existing = await sink.existing(ctx, { relation: "probe", key: ["id"] });
       expect(await engine.all(`SELECT id, code, v FROM ${existing} ORDER BY id`)).toEqual([

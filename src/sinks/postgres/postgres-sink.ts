@@ -15,6 +15,7 @@ import { readExisting } from "./existing-rows.js";
 import { insertStaged, type RefusedRow } from "./insert-staged.js";
 import { ensureBatchesTable, holdsBatch, lastBatch, recordBatch } from "./pg-batches.js";
 import { copyDir, copyIntoStaging } from "./pg-copy.js";
+import { heldRejected, keepRejected } from "./pg-rejected.js";
 import {
   addMissingColumns,
   type BatchColumn,
@@ -115,12 +116,15 @@ export class PostgresSink implements Sink {
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`sluice:${pgName(this.schema, this.table)}`]);
       await this.ensureSchema(client);
       await ensureBatchesTable(client, this.schema);
+      const batch = { schema: this.schema, table: this.table, batchId: intent.batchId };
       if (await holdsBatch(client, this.schema, this.table, intent.batchId)) {
+        const rejected = await heldRejected(ctx, client, batch, columns, dir);
         await client.query("COMMIT");
-        return { sink: this.name, table: this.label, rows: 0, status: "held" };
+        return { sink: this.name, table: this.label, rows: 0, status: "held", ...(rejected ? { rejected } : {}) };
       }
       const target = await this.prepareTarget(client, columns, key);
       const out = await this.writeRows(ctx, client, relation, columns, target, key, whole && !key, dir);
+      if (out.rejected) await keepRejected(client, ctx.engine, batch, out.rejected, columns, dir);
       await recordBatch(client, this.schema, this.table, intent.batchId, ctx.runId);
       await client.query("COMMIT");
       return out;
