@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { deadLetterSpec } from "./dead-letter-spec.js";
 import { httpTransformSpec } from "./http-spec.js";
 import { postgresSinkFields } from "./postgres-sink-spec.js";
 import { natsSinkFields, redisStreamSinkFields } from "./publish-sink-spec.js";
@@ -334,6 +335,7 @@ export const pipelineSpec = z
     after: z.array(z.string()).optional().describe("Run when these pipelines succeed."),
     retries: retriesSpec.default({ attempts: 3, backoff_seconds: 2 }),
     alerts: z.array(alertSpec).default([]),
+    dead_letter: deadLetterSpec.optional(),
     retention_days: z
       .number()
       .positive()

@@ -9,6 +9,10 @@ export interface OutgoingMessage {
    * same id within the stream's duplicate window (2 minutes by default). Redis ignores it (XADD `*`).
    */
   readonly id: string;
+  /** NATS: headers sent with the message (values of one line). Redis ignores them. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Redis: fields of the entry after `data` (`[name, value]`), for the batch publisher. NATS ignores them. */
+  readonly fields?: readonly (readonly [string, string])[];
 }
 
 /** A connection publishing to one target (a JetStream subject, a Redis stream key). */

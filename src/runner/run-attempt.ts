@@ -12,7 +12,8 @@ import { failpoint } from "../util/failpoint.js";
 import type { Logger } from "../util/logger.js";
 import type { Progress } from "../util/progress.js";
 import { committedState, pendingBatch, recordIntent } from "./pending-batch.js";
-import { publishRunDeadLetters } from "./publish-run-dead-letters.js";
+import { publishDeadLetterBroker } from "./publish-dead-letter-broker.js";
+import { deadLetterFile, publishRunDeadLetters } from "./publish-run-dead-letters.js";
 import { publishRunQuarantine } from "./publish-run-quarantine.js";
 import type { RunPipelineOptions } from "./run-pipeline.js";
 import { scratchDir } from "./scratch-dir.js";
@@ -92,6 +93,13 @@ export async function runAttempt(env: AttemptEnv, record: RunRecord): Promise<vo
     }
     publishRunQuarantine(loaded, plan.pipeline, record.run_id, options, outcome.quarantine, record, log);
     publishRunDeadLetters(loaded.dataDir, plan.pipeline, ctx.batchId, outcome.deadLetters, record, log);
+    failpoint("after:deadletter-file");
+    // Also to the `dead_letter.to` broker, from the published file, unless it marked the batch.
+    await publishDeadLetterBroker(
+      { engine, pipeline: plan.pipeline, batchId: ctx.batchId, scratchDir: scratch, now: ctx.startedAt, log },
+      plan.config.dead_letter,
+      deadLetterFile(loaded.dataDir, plan.pipeline, ctx.batchId),
+    );
     failpoint("after:quarantine");
     if (until || pending) record.state = committedState(state, until ?? {});
   } finally {

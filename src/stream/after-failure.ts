@@ -1,8 +1,13 @@
+import { tmpdir } from "node:os";
+import type { DeadLetterConfig } from "../config/dead-letter-spec.js";
+import { Engine } from "../engine/engine.js";
 import type { RunRecord } from "../plan/run-record.js";
 import { pendingBatch } from "../runner/pending-batch.js";
+import { publishDeadLetterBroker } from "../runner/publish-dead-letter-broker.js";
 import type { StateStore } from "../runner/state-store.js";
 import type { StreamSource } from "../sources/stream/stream-source.js";
 import type { Logger } from "../util/logger.js";
+import { redactSecrets } from "../util/redact.js";
 import { writeDeadLetters } from "./dead-letter.js";
 
 export interface FailureEnv {
@@ -15,6 +20,8 @@ export interface FailureEnv {
   readonly log: Logger;
   readonly maxDeliveries: number;
   readonly now: () => Date;
+  /** The pipeline's `dead_letter:`: the letters go to its broker too, before the position moves. */
+  readonly deadLetter?: DeadLetterConfig | undefined;
   /**
    * Whether a sink may hold batch `batchId` already: an attempt of it reached the sinks, or it was
    * pending when the worker started (an earlier worker may have written it). Such a batch is never
@@ -70,10 +77,33 @@ export async function afterFailure(env: FailureEnv, record: RunRecord, failures:
     messages.map((message) => ({ message, error })),
     env.now(),
   );
+  if (env.deadLetter && !(await publishStreamLetters(env, batchId, path))) return { action: "retry" };
   env.stateStore.commit(env.stateKey, { ...rest, position: last });
   await env.source.commit(last);
   env.log.warn(
     `${messages.length} message(s) up to ${env.source.name}#${last} failed ${failures} times: dead-lettered to ${path}`,
   );
   return { action: "dead-lettered", path, position: last };
+}
+
+/**
+ * Publishes a stream's dead-letter file to the `dead_letter.to` broker (exactly once per batch, see
+ * publishDeadLetterBroker). False when the broker failed: the batch is tried again (it comes back
+ * here, rewrites the same file and publishes what the broker lacks), so no letter is lost.
+ */
+async function publishStreamLetters(env: FailureEnv, batchId: string, path: string): Promise<boolean> {
+  const engine = await Engine.open();
+  try {
+    await publishDeadLetterBroker(
+      { engine, pipeline: env.pipeline, batchId, scratchDir: tmpdir(), now: env.now(), log: env.log },
+      env.deadLetter,
+      path,
+    );
+    return true;
+  } catch (err) {
+    env.log.warn(`dead letters of ${batchId} not published (${redactSecrets(String(err))}); trying the batch again`);
+    return false;
+  } finally {
+    engine.close();
+  }
 }

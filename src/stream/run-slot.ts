@@ -100,6 +100,7 @@ async function streamBatches(
     log,
     maxDeliveries: config.max_deliveries ?? 5,
     now: () => new Date(),
+    deadLetter: plan.config.dead_letter,
     mayHaveWritten: (batchId: string) => reachedSinks.has(batchId),
   };
   while (!stop.aborted && (env.maxBatches === undefined || summary.batches < env.maxBatches)) {

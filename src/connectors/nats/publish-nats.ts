@@ -1,4 +1,5 @@
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
 import { SluiceError } from "../../errors.js";
 import { redactSecrets } from "../../util/redact.js";
 import type { BrokerPublisher, OutgoingMessage } from "../publisher.js";
@@ -96,7 +97,12 @@ class NatsPublisher implements BrokerPublisher {
 
   async publishBatch(messages: readonly OutgoingMessage[]): Promise<number> {
     const acks = await Promise.allSettled(
-      messages.map((m) => this.js.publish(this.subjectOf(m.data), m.data, { msgID: m.id })),
+      messages.map((m) =>
+        this.js.publish(this.subjectOf(m.data), m.data, {
+          msgID: m.id,
+          ...(m.headers ? { headers: toHeaders(m.headers) } : {}),
+        }),
+      ),
     );
     let stored = 0;
     for (const ack of acks) {
@@ -180,4 +186,11 @@ function fnv1a(data: string | Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h >>> 0;
+}
+
+/** NATS headers of a message; a value's line breaks become spaces (a header is one line). */
+function toHeaders(values: Readonly<Record<string, string>>): ReturnType<typeof headers> {
+  const h = headers();
+  for (const [name, value] of Object.entries(values)) h.set(name, value.replace(/[\r\n]+/g, " "));
+  return h;
 }

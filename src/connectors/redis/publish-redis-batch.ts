@@ -22,20 +22,27 @@ const REMEMBERED = 10_000;
  * One window, atomically (a Lua script runs alone and its effects are replicated and persisted as one
  * unit): skips the messages of the window the hash says were published already, XADDs the rest,
  * and moves the batch's count to the window's end. KEYS: stream, hash. ARGV: batch, window start,
- * data field, then the messages' data. Returns how many entries it added.
+ * then per message its number of fields k and k name/value pairs (`data` first). Returns how many
+ * entries it added.
  */
 const WINDOW_SCRIPT = `
 local done = redis.call('HGET', KEYS[2], ARGV[1])
 if done == 'done' then return 0 end
 local published = tonumber(done or '0')
 local start = tonumber(ARGV[2])
-local count = #ARGV - 3
+local i = 3
+local count = 0
 local added = 0
-for i = 1, count do
-  if start + i > published then
-    redis.call('XADD', KEYS[1], '*', ARGV[3], ARGV[3 + i])
+while i <= #ARGV do
+  local k = tonumber(ARGV[i])
+  count = count + 1
+  if start + count > published then
+    local entry = {}
+    for j = 1, 2 * k do entry[j] = ARGV[i + j] end
+    redis.call('XADD', KEYS[1], '*', unpack(entry))
     added = added + 1
   end
+  i = i + 1 + 2 * k
 end
 if start + count > published then redis.call('HSET', KEYS[2], ARGV[1], tostring(start + count)) end
 return added
@@ -103,7 +110,12 @@ export class RedisBatchPublisher {
     return {
       display: this.display,
       publishBatch: async (messages: readonly OutgoingMessage[]) => {
-        const data = messages.map((m) => (typeof m.data === "string" ? m.data : Buffer.from(m.data)));
+        const entries = messages.flatMap((m) => [
+          String(1 + (m.fields?.length ?? 0)),
+          REDIS_DATA_FIELD,
+          typeof m.data === "string" ? m.data : Buffer.from(m.data),
+          ...(m.fields ?? []).flat(),
+        ]);
         const start = offset;
         offset += messages.length;
         try {
@@ -114,8 +126,7 @@ export class RedisBatchPublisher {
             batchesKey(this.target.key),
             batchId,
             String(start),
-            REDIS_DATA_FIELD,
-            ...data,
+            ...entries,
           );
           return Number(added);
         } catch (err) {

@@ -15,7 +15,7 @@ type RedisStreamSinkConfig = Extract<SinkConfig, { type: "redis_stream" }>;
 const WINDOW = 1000;
 
 /** A broker connection as the publish sink uses it: what it completed, and publishing one batch. */
-interface PublishTarget {
+export interface PublishTarget {
   holds(batchId: string): Promise<boolean>;
   /** Publishes the batch's messages and records it complete; returns how many the broker stored. */
   publish(batchId: string, rows: number, messages: AsyncIterable<OutgoingMessage>, now: Date): Promise<number>;
@@ -95,46 +95,47 @@ export class PublishSink implements Sink {
 /** A `nats` sink: messages through the JetStream publisher, completion marks in `sluice_batches`. */
 export function natsSink(config: NatsSinkConfig): PublishSink {
   const display = parseNatsTarget(config.url, "sink:nats").display;
-  return new PublishSink(
-    config,
-    async (component) => {
-      const marks = await NatsBatchMarks.open(config.url, component);
-      return {
-        holds: (batchId) => marks.holds(batchId),
-        async publish(batchId, rows, messages, now) {
-          const publisher = await openPublisher(config.url, component);
-          try {
-            const stored = await publishAll(publisher, messages, WINDOW);
-            await marks.mark(batchId, rows, now);
-            return stored;
-          } finally {
-            await publisher.close();
-          }
-        },
-        close: () => marks.close(),
-      };
-    },
-    display,
-  );
+  return new PublishSink(config, (component) => natsPublishTarget(config.url, component), display);
 }
 
 /** A `redis_stream` sink: resumable windows (see RedisBatchPublisher). */
 export function redisStreamSink(config: RedisStreamSinkConfig): PublishSink {
   const display = parseRedisTarget(config.url, "sink:redis_stream").display;
-  return new PublishSink(
-    config,
-    async (component) => {
-      const redis = await RedisBatchPublisher.open(config.url, component);
-      return {
-        holds: (batchId) => redis.holds(batchId),
-        async publish(batchId, _rows, messages, now) {
-          const stored = await publishAll(redis.batch(batchId), messages, WINDOW);
-          await redis.complete(batchId, now);
-          return stored;
-        },
-        close: () => redis.close(),
-      };
+  return new PublishSink(config, (component) => redisPublishTarget(config.url, component), display);
+}
+
+/**
+ * A JetStream subject as a publish target: the messages (their ids as `Nats-Msg-Id`) through the
+ * publisher, then the batch's mark in `sluice_batches` (`holds`).
+ */
+export async function natsPublishTarget(url: string, component: string): Promise<PublishTarget> {
+  const marks = await NatsBatchMarks.open(url, component);
+  return {
+    holds: (batchId) => marks.holds(batchId),
+    async publish(batchId, rows, messages, now) {
+      const publisher = await openPublisher(url, component);
+      try {
+        const stored = await publishAll(publisher, messages, WINDOW);
+        await marks.mark(batchId, rows, now);
+        return stored;
+      } finally {
+        await publisher.close();
+      }
     },
-    display,
-  );
+    close: () => marks.close(),
+  };
+}
+
+/** A Redis stream as a publish target: resumable windows, `done` once complete (RedisBatchPublisher). */
+export async function redisPublishTarget(url: string, component: string): Promise<PublishTarget> {
+  const redis = await RedisBatchPublisher.open(url, component);
+  return {
+    holds: (batchId) => redis.holds(batchId),
+    async publish(batchId, _rows, messages, now) {
+      const stored = await publishAll(redis.batch(batchId), messages, WINDOW);
+      await redis.complete(batchId, now);
+      return stored;
+    },
+    close: () => redis.close(),
+  };
 }
