@@ -21,6 +21,8 @@ export function formatSummary(r: RunRecord): string {
     lines.push(`  dataset: ${plural(r.rows.dataset, "row")} after this run`);
   if (r.status === "succeeded" && r.rows.extracted === 0 && !r.rows.dataset)
     lines.push("  the source had no rows: outputs hold the schema only");
+  // A run that read nothing says what it looked at (`source: no new files matching in/*.csv`).
+  if (r.status === "succeeded" && r.rows.extracted === 0 && r.source) lines.push(`  source: ${r.source}`);
   for (const o of r.outputs) {
     const size = o.bytes !== undefined ? `, ${(o.bytes / 1024 / 1024).toFixed(1)} MiB` : "";
     lines.push(

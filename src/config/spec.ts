@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { deadLetterSpec } from "./dead-letter-spec.js";
+import { fileSelectionSpec } from "./file-source-spec.js";
 import { httpTransformSpec } from "./http-spec.js";
 import { postgresSinkFields } from "./postgres-sink-spec.js";
 import { natsSinkFields, redisStreamSinkFields } from "./publish-sink-spec.js";
@@ -112,6 +113,7 @@ export const fileSourceSpec = z.strictObject({
   header: z.boolean().default(true).describe("CSV: first line is a header."),
   delimiter: z.string().default(",").describe("CSV field delimiter."),
   quote: z.string().default('"').describe("CSV quote character."),
+  files: fileSelectionSpec,
 });
 
 export const postgresSourceSpec = z.strictObject({

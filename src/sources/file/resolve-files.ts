@@ -14,6 +14,8 @@ export interface InputFile {
   /** How positions and messages name it: the path relative to the config dir, or the basename outside it. */
   readonly display: string;
   readonly bytes: number;
+  /** Last modification time (ms since the epoch, as `stat` gives it): with `bytes`, what `files: new` compares (unset: a file sluice wrote itself). */
+  readonly mtimeMs?: number;
 }
 
 export interface ResolvedFiles {
@@ -76,13 +78,14 @@ export async function resolveFiles(
     for (const path of matches) {
       if (seen.has(path)) continue;
       seen.add(path);
-      files.push({ path, display: displayName(path, configDir), bytes: fileSize(path, pattern, configDir) });
+      const { size, mtimeMs } = fileStat(path, pattern, configDir);
+      files.push({ path, display: displayName(path, configDir), bytes: size, mtimeMs });
     }
   }
   return { files, format: formatOf(config, files), patterns };
 }
 
-function fileSize(path: string, pattern: string, configDir: string): number {
+function fileStat(path: string, pattern: string, configDir: string): { size: number; mtimeMs: number } {
   let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(path);
@@ -100,7 +103,7 @@ function fileSize(path: string, pattern: string, configDir: string): number {
       hint: `name the files, e.g. \`${pattern.replace(/\/$/, "")}/*.jsonl\``,
     });
   }
-  return stat.size;
+  return { size: stat.size, mtimeMs: stat.mtimeMs };
 }
 
 function displayName(path: string, configDir: string): string {
