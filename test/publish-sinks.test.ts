@@ -61,6 +61,15 @@ async function natsCount(url: string, stream: string): Promise<number> {
   }
 }
 
+async function natsDeleteStream(url: string, stream: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    await (await jetstreamManager(nc)).streams.delete(stream);
+  } finally {
+    await nc.close();
+  }
+}
+
 async function natsFirst(url: string, stream: string): Promise<{ data: unknown; id: string | undefined }> {
   const nc = await connect({ servers: url });
   try {
@@ -144,6 +153,15 @@ describe("nats sink", () => {
         rows: 0,
       });
       expect(await natsCount(nats.url, stream)).toBe(2500);
+
+      // The stream deleted (an operator's reset): its marks no longer count, the batch is published again.
+      await natsDeleteStream(nats.url, stream);
+      expect(await sink.holds(ctx, "b7")).toBe(false);
+      expect(await sink.write(ctx, "batch", { extent: "append", batchId: "b7" })).toMatchObject({
+        status: "written",
+        rows: 2500,
+      });
+      expect(await natsCount(nats.url, stream)).toBe(2500);
     } finally {
       engine.close();
     }
@@ -210,6 +228,15 @@ describe("redis_stream sink", () => {
       expect(await sink.holds(ctx, "b9")).toBe(true);
       expect(await sink.write(ctx, "batch", { extent: "append", batchId: "b9" })).toMatchObject({
         status: "held",
+      });
+      expect(await withRedis((r) => r.xlen(key))).toBe(2500);
+
+      // The stream key deleted (an operator's reset): the batch is published again, whole.
+      await withRedis((r) => r.del(key));
+      expect(await sink.holds(ctx, "b9")).toBe(false);
+      expect(await sink.write(ctx, "batch", { extent: "append", batchId: "b9" })).toMatchObject({
+        status: "written",
+        rows: 2500,
       });
       expect(await withRedis((r) => r.xlen(key))).toBe(2500);
     } finally {

@@ -14,8 +14,9 @@ const MARK_DAYS = 7;
 /**
  * The batches a `nats` sink completed, per subject: the stream `sluice_batches` (created when
  * missing; subjects `sluice_batches.>`, one message per subject, marks expire after 7 days), a mark
- * on `sluice_batches.<sha1(subject, batch id)>` published after the last message of the batch
- * was acknowledged. `holds` reads the subject's last message (one direct request).
+ * on `sluice_batches.<sha1(subject, target stream's creation time, batch id)>` published after the
+ * last message of the batch was acknowledged. `holds` finds the target stream, then reads the
+ * mark subject's last message (three requests).
  */
 export class NatsBatchMarks {
   private constructor(
@@ -38,8 +39,18 @@ export class NatsBatchMarks {
     }
   }
 
-  private markSubject(batchId: string): string {
-    return `${MARKS_STREAM}.${createHash("sha1").update(`${this.subject}\n${batchId}`).digest("hex")}`;
+  /**
+   * The mark of batch `batchId` on the subject: a hash of the subject, the creation time of the
+   * stream capturing it, and the batch id. A stream deleted and created again (purged by an
+   * operator, a demo reset) starts with no marks, so batches published before are published again
+   * instead of being skipped as held. Undefined when no stream captures the subject (nothing held).
+   */
+  private async markSubject(batchId: string): Promise<string | undefined> {
+    const name = await this.jsm.streams.find(this.subject).catch(() => undefined);
+    if (!name) return undefined;
+    const { created } = await this.jsm.streams.info(name);
+    const hash = createHash("sha1").update(`${this.subject}\n${created}\n${batchId}`).digest("hex");
+    return `${MARKS_STREAM}.${hash}`;
   }
 
   /** Whether the subject got every message of batch `batchId` (its mark exists). */
@@ -47,12 +58,12 @@ export class NatsBatchMarks {
     try {
       const info = await this.jsm.streams.info(MARKS_STREAM).catch(() => undefined);
       if (!info) return false;
-      const mark = await this.jsm.streams
-        .getMessage(MARKS_STREAM, { last_by_subj: this.markSubject(batchId) })
-        .catch((err: unknown) => {
-          if (/no message found|not found|404/i.test(String(err))) return null;
-          throw err;
-        });
+      const subject = await this.markSubject(batchId);
+      if (!subject) return false;
+      const mark = await this.jsm.streams.getMessage(MARKS_STREAM, { last_by_subj: subject }).catch((err: unknown) => {
+        if (/no message found|not found|404/i.test(String(err))) return null;
+        throw err;
+      });
       return mark !== null;
     } catch (err) {
       throw failure(err, this.display, this.component, "holds");
@@ -77,7 +88,9 @@ export class NatsBatchMarks {
           });
       }
       const body = JSON.stringify({ subject: this.subject, batch_id: batchId, rows, at: now.toISOString() });
-      await jetstream(this.nc, { timeout: 30_000 }).publish(this.markSubject(batchId), body);
+      const subject = await this.markSubject(batchId);
+      if (!subject) throw new Error(`no JetStream stream captures ${this.subject}`);
+      await jetstream(this.nc, { timeout: 30_000 }).publish(subject, body);
     } catch (err) {
       throw failure(err, this.display, this.component, "publish");
     }

@@ -95,9 +95,17 @@ export class RedisBatchPublisher {
     return new RedisBatchPublisher(client, target, component);
   }
 
-  /** Whether batch `batchId` was published completely. */
+  /**
+   * Whether batch `batchId` was published completely. A stream key that is gone (deleted by an
+   * operator, a reset) holds nothing: its companion keys, which describe the entries it had, are
+   * removed, so a batch published before is published again rather than skipped.
+   */
   async holds(batchId: string): Promise<boolean> {
     try {
+      if ((await this.client.exists(this.target.key)) === 0) {
+        await this.client.del(batchesKey(this.target.key), batchOrderKey(this.target.key));
+        return false;
+      }
       return (await this.client.hget(batchesKey(this.target.key), batchId)) === "done";
     } catch (err) {
       throw this.failure(err, "holds");
