@@ -1,9 +1,12 @@
 import { z } from "zod";
+import { alertSpec, configAlertFields, pipelineAlertFields } from "./alert-spec.js";
 import { deadLetterSpec } from "./dead-letter-spec.js";
 import { fileSelectionSpec } from "./file-source-spec.js";
 import { httpTransformSpec } from "./http-spec.js";
 import { postgresSinkFields } from "./postgres-sink-spec.js";
 import { natsSinkFields, redisStreamSinkFields } from "./publish-sink-spec.js";
+import { configRollupFields, pipelineHookFields } from "./rollup-spec.js";
+import { configServeFields, pipelineScheduleFields } from "./schedule-spec.js";
 import { pubsubSourceSpec, streamSettings } from "./stream-spec.js";
 
 /**
@@ -301,19 +304,6 @@ export const sinkSpec = z
 
 // ---------------------------------------------------------------- pipeline
 
-export const alertSpec = z
-  .strictObject({
-    metric: z
-      .string()
-      .describe(
-        "validation_pass_rate, row_count_delta, duplicate_rate, null_rate.COL, unique.COL, duration_ms, failed",
-      ),
-    below: z.number().optional(),
-    above: z.number().optional(),
-    webhook: z.string().optional(),
-  })
-  .describe("Threshold rule on a run metric.");
-
 export const validationSpec = z
   .union([z.enum(["strict", "quarantine", "off"]), z.literal(false).transform(() => "off" as const)])
   .default("strict")
@@ -328,15 +318,10 @@ export const pipelineSpec = z
     dedup: dedupSpec.default({ strategy: "none" }),
     transforms: z.array(transformSpec).default([]),
     sinks: z.array(sinkSpec).min(1),
-    schedule: z
-      .string()
-      .optional()
-      .describe(
-        "Cron expression, checked for syntax. No scheduler runs it in this version of sluice (planned: `sluice serve`): run `sluice run` from cron or CI.",
-      ),
-    after: z.array(z.string()).optional().describe("Run when these pipelines succeed."),
+    ...pipelineScheduleFields,
     retries: retriesSpec.default({ attempts: 3, backoff_seconds: 2 }),
-    alerts: z.array(alertSpec).default([]),
+    ...pipelineAlertFields,
+    ...pipelineHookFields,
     dead_letter: deadLetterSpec.optional(),
     retention_days: z
       .number()
@@ -361,6 +346,9 @@ export const configSpec = z
       .default({}),
     contracts: z.record(z.string(), contractSpec).default({}),
     pipelines: z.record(z.string(), pipelineSpec),
+    ...configServeFields,
+    ...configAlertFields,
+    ...configRollupFields,
   })
   .describe("sluice configuration file (sluice.yaml).");
 
@@ -380,6 +368,7 @@ export type DuckdbSinkConfig = z.infer<typeof duckdbSinkSpec>;
 export type PostgresSinkConfig = z.infer<typeof postgresSinkSpec>;
 export type DedupConfig = z.infer<typeof dedupSpec>;
 export type AlertConfig = z.infer<typeof alertSpec>;
+export { alertSpec };
 export type PipelineConfig = z.infer<typeof pipelineSpec>;
 export type PipelineInput = z.input<typeof pipelineSpec>;
 export type SluiceConfig = z.infer<typeof configSpec>;
