@@ -26,6 +26,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   expire: "./commands/expire.js",
   schema: "./commands/schema.js",
   classifier: "./commands/classifier.js",
+  serve: "./commands/serve.js",
 };
 
 const program = new Command()

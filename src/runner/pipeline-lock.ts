@@ -21,8 +21,10 @@ export interface LockHolder {
   readonly host: string;
   readonly run_id: string;
   readonly started_at: string;
-  /** `run`, `replay`, and later `serve` or `stream`. */
+  /** `run`, `replay`, `expire`, `stream`, or `serve` (a run `sluice serve` started). */
   readonly driver: string;
+  /** Why the driver started the run (`sluice serve`: schedule, manual, after, retry, catch-up). */
+  readonly trigger?: string;
 }
 
 /** A takeover guard older than this belongs to a process that died inside the takeover itself. */
@@ -93,6 +95,16 @@ export class PipelineLock {
       if (err instanceof LockBusyError) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Who holds the pipeline's lock (or a stream slot's) now: the holder when its process is alive,
+   * undefined when the lock is free or stale. A look, not a claim: it may change right after.
+   */
+  static holderOf(dataDir: string, pipeline: string, slot?: number): LockHolder | undefined {
+    const stem = safeSegment("pipeline name", pipeline);
+    const held = readHolder(join(dataDir, "locks", slot === undefined ? `${stem}.lock` : `${stem}.slot-${slot}.lock`));
+    return held && isAlive(held) ? held : undefined;
   }
 
   /** Removes the lock if this process still holds it. */
@@ -172,12 +184,21 @@ function isAlive(holder: LockHolder): boolean {
 /** The lock is held by a live process. */
 class LockBusyError extends SluiceError {}
 
-function busy(pipeline: string, held: LockHolder | undefined, slot?: number): SluiceError {
+/**
+ * `pipeline \`p\` is already running: run R (serve, schedule, pid P on H, started T)`: the running
+ * run's id, its driver (and trigger), process and start time (`sluice serve` refuses a run with it too).
+ */
+export function describeBusy(pipeline: string, held: LockHolder | undefined, slot?: number): string {
+  const driver = held?.trigger ? `${held.driver}, ${held.trigger}` : held?.driver;
   const who = held
-    ? `run ${held.run_id} (${held.driver}, pid ${held.pid} on ${held.host}, started ${held.started_at})`
+    ? `run ${held.run_id} (${driver}, pid ${held.pid} on ${held.host}, started ${held.started_at})`
     : "another process";
   const what = slot === undefined ? `pipeline \`${pipeline}\`` : `stream slot ${slot} of pipeline \`${pipeline}\``;
-  return new LockBusyError(`${what} is already running: ${who}`, {
+  return `${what} is already running: ${who}`;
+}
+
+function busy(pipeline: string, held: LockHolder | undefined, slot?: number): SluiceError {
+  return new LockBusyError(describeBusy(pipeline, held, slot), {
     component: "runner",
     stage: "lock",
     hint: "wait for it to finish (`sluice runs` shows it when it does); a lock left by a process that died is taken over by the next run",

@@ -39,8 +39,10 @@ export interface RunPipelineOptions extends RunOptions {
    * `quarantine/<pipeline>/<run>.parquet` with the commit, which is removed when no row failed.
    */
   readonly quarantineAs?: string;
-  /** Names the driver in the pipeline's lock (`run`, `replay`). */
+  /** Names the driver in the pipeline's lock (`run`, `replay`, `serve`). */
   readonly driver?: string;
+  /** Why the driver started the run, kept in the lock (`sluice serve`: schedule, after, retry...). */
+  readonly trigger?: string;
   /**
    * The configured source, already open (a stream driver's consumer): read like the configured one
    * (a pending batch is finished first, the intent recorded), not like a replay's `source`.
@@ -78,6 +80,7 @@ export async function runPipeline(
     run_id: runId,
     started_at: startedAt.toISOString(),
     driver: options.driver ?? (options.source ? "replay" : "run"),
+    ...(options.trigger ? { trigger: options.trigger } : {}),
   });
   try {
     const stateStore = new StateStore(loaded.dataDir);

@@ -30,6 +30,8 @@ export interface PipelineStatus {
     readonly restarts: number;
     readonly since: string;
     readonly lastExit?: string;
+    /** How far behind the stream the newest micro-batch started (its record's `lag`). */
+    readonly lag?: { readonly messages: number; readonly seconds?: number };
   };
   /** Scheduled times that passed while no server ran (reported; run once when `catch_up: true`). */
   readonly missed?: {

@@ -68,7 +68,7 @@ export function register(program: Command): void {
         const records: RunRecord[] = [];
         for (const name of pipelines) {
           const progress = new Progress(process.stderr.isTTY === true && !flags.json);
-          const record = await runPipeline(effective, name, { ...options, log, progress });
+          const record = await runPipeline(effective, name, { ...options, ...servedBy(), log, progress });
           records.push(record);
           if (!flags.json) process.stdout.write(formatSummary(record));
         }
@@ -80,6 +80,15 @@ export function register(program: Command): void {
         return 0;
       }),
     );
+}
+
+/**
+ * A run `sluice serve` started (its child process): SLUICE_SERVE_TRIGGER names why, and the lock says
+ * driver `serve` with that trigger (so a refused `sluice run` names who runs the pipeline).
+ */
+function servedBy(): { driver?: string; trigger?: string } {
+  const trigger = process.env.SLUICE_SERVE_TRIGGER;
+  return trigger ? { driver: "serve", trigger } : {};
 }
 
 /** `--days N`: checked like `days` in the config (a whole number from 1 to MAX_DAYS). */
