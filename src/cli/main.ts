@@ -27,6 +27,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   schema: "./commands/schema.js",
   classifier: "./commands/classifier.js",
   serve: "./commands/serve.js",
+  alerts: "./commands/alerts.js",
 };
 
 const program = new Command()

@@ -22,6 +22,25 @@ export interface FiredAlert {
   value: number | null;
   rule: string;
   message: string;
+  /** The incident this alert belongs to (stable per pipeline and rule; the webhooks' fingerprint). */
+  fingerprint?: string;
+  /** When that incident started (an earlier run's time when the condition has held since). */
+  since?: string;
+}
+
+/** What one run cost the process (`resources` of the record). */
+export interface RunResources {
+  /**
+   * The process's peak resident set size so far (getrusage maxrss): for `sluice run` the run's own
+   * peak (the process is the run); for a stream micro-batch or a `sluice serve` run in process, the
+   * worker's peak up to the end of this run, which a run can only raise.
+   */
+  peak_rss_bytes: number;
+  /** Resident set size when the run ended. */
+  rss_bytes: number;
+  /** CPU time of the process during the run (every thread, DuckDB's included), in ms. */
+  cpu_user_ms: number;
+  cpu_system_ms: number;
 }
 
 /** The record of one run, kept in the ledger and printed by `--json`. */
@@ -79,7 +98,21 @@ export interface RunRecord {
   durations_ms: Record<string, number>;
   metrics: RunMetrics;
   alerts: FiredAlert[];
+  /** Incidents this run ended (a rule that had fired held again), each notified once as resolved. */
+  alerts_resolved?: { fingerprint: string; metric: string; rule: string; since: string }[];
   warnings: string[];
+  /** Peak memory and CPU time of the run (see RunResources). */
+  resources?: RunResources;
+  /** `rollups:` refreshed after this run committed (table, rows, time), or skipped with why. */
+  rollups?: { name: string; table: string; rows?: number; ms: number; skipped?: string }[];
+  /** `on_success` / `on_failure` commands run after the run (a hook's failure is also a warning). */
+  hooks?: {
+    event: "on_success" | "on_failure";
+    command: string;
+    exit_code: number | null;
+    ms: number;
+    signal?: string;
+  }[];
   /**
    * `retention_days`: what was removed after the run committed, per parquet sink (set when the
    * pipeline has retention and the run succeeded; a sink whose retention failed is a warning).

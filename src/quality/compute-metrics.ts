@@ -58,7 +58,7 @@ export async function computeMetrics(
   const wanted = new Set<string>();
   for (const [name, spec] of Object.entries(ctx.contract?.columns ?? {})) if (spec.unique) wanted.add(name);
   for (const rule of ctx.pipelineConfig.alerts) {
-    const m = /^unique\.(.+)$/.exec(rule.metric);
+    const m = /^unique\.(.+)$/.exec(rule.metric ?? "");
     if (m?.[1]) wanted.add(m[1]);
   }
   // Distinct counts already taken over this same relation (the deferred contract check) are not taken again.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AlertConfig } from "../config/spec.js";
 import type { RunRecord } from "../plan/run-record.js";
-import { alertRuleProblems, evaluateAlerts } from "./evaluate-alerts.js";
+import { alertRuleProblems, evaluateAlerts, evaluateRules } from "./evaluate-alerts.js";
 
 function record(over: Partial<RunRecord> = {}): RunRecord {
   return {
@@ -77,9 +77,9 @@ describe("evaluateAlerts", () => {
     expect(at(0.500_04, 1)).toEqual(["events: row_count_delta = 0.50004 is above 0.5 (run r1)"]);
   });
 
-  it("a failed run fires only `failed`; a first run has no row_count_delta", () => {
+  it("a failed run fires only the run metrics (failed, duration); a first run has no row_count_delta", () => {
     const failed = record({ status: "failed" });
-    expect(evaluateAlerts(rules, failed, { failedOnly: true }).map((a) => a.metric)).toEqual(["failed"]);
+    expect(evaluateAlerts(rules, failed, { failedOnly: true }).map((a) => a.metric)).toEqual(["duration_ms", "failed"]);
     const first = record({ metrics: { ...record().metrics, row_count_delta: null } });
     expect(evaluateAlerts(rules, first, { failedOnly: false }).map((a) => a.metric)).not.toContain("row_count_delta");
   });
@@ -89,6 +89,33 @@ describe("evaluateAlerts", () => {
     const open = record({ started_at: started, finished_at: started });
     const [a] = evaluateAlerts([{ metric: "duration_ms", above: 5000 }], open, { failedOnly: false });
     expect(a?.value).toBeGreaterThanOrEqual(10_000);
+  });
+});
+
+describe("evaluateRules", () => {
+  it("judges success_rate over the window, `failed` alone as above 0, duration_seconds; quality rules hold on failure", () => {
+    const history = (["succeeded", "failed", "failed", "succeeded", "failed"] as const).map((status) => ({ status }));
+    const failed = record({ status: "failed" });
+    const judged = evaluateRules(
+      [
+        { metric: "success_rate", below: 0.5, window: 4 },
+        { metric: "success_rate", below: 0.2 },
+        { metric: "failed" },
+        { metric: "duration_seconds", above: 4 },
+        { metric: "validation_pass_rate", below: 1 },
+      ],
+      failed,
+      { history },
+    );
+    expect(judged.map((j) => [j.key, j.fired?.value ?? "held"])).toEqual([
+      ["success_rate below 0.5 window 4", 0.25],
+      ["success_rate below 0.2 window 10", "held"],
+      ["failed above 0", 1],
+      ["duration_seconds above 4", 5],
+    ]);
+    expect(judged[0]!.fired!.message).toBe("events: success_rate = 0.25 is below 0.5 over the last 4 runs (run r1)");
+    // Without history success_rate is not judged: an incident it opened stays open.
+    expect(evaluateRules([{ metric: "success_rate", below: 0.5 }], failed)).toEqual([]);
   });
 });
 

@@ -9,48 +9,114 @@ export const ALERT_METRICS = [
   "null_rate.COL",
   "unique.COL",
   "duration_ms",
+  "duration_seconds",
   "failed",
+  "success_rate",
 ] as const;
 
+/** Metrics about the run itself, evaluated for every run; the others only for a succeeded run. */
+const RUN_METRICS = new Set(["failed", "success_rate", "duration_ms", "duration_seconds"]);
+
+/** success_rate's default window (runs). */
+export const SUCCESS_RATE_WINDOW = 10;
+
+/** One rule judged on one run: `fired` when it crossed its threshold, absent when it held. */
+export interface EvaluatedRule {
+  readonly rule: AlertConfig;
+  /** Names the rule within its pipeline (the incident's identity): `failed above 0`, `success_rate below 0.8 window 10`. */
+  readonly key: string;
+  readonly fired?: FiredAlert;
+}
+
 /**
- * Evaluates alert rules against a finished run. `failedOnly` evaluates only
- * the `failed` metric (a failed run has no trustworthy quality metrics).
+ * Judges every rule that applies to a finished run: run metrics (`failed`, `success_rate`,
+ * `duration_ms`, `duration_seconds`) on every run, quality metrics only on a succeeded run (a
+ * failed run has no trustworthy quality metrics). A rule whose metric has no value (row_count_delta
+ * on a first run, success_rate without `history`, a column the run did not write) is not judged:
+ * it neither fires nor holds, so an incident it opened stays open. Freshness rules are judged on a
+ * clock (`checkFreshness`), never here.
  *
- * A rule fires when the value is strictly below `below` or strictly above
- * `above`. A metric without a value (row_count_delta on a first run, a
- * column the run did not write) fires nothing; `alertRuleProblems` says why.
- * `row_count_delta` is compared by magnitude: `above: 0.5` fires on +60 % and
- * on -60 %. `duration_ms` is measured up to now when the record is not
- * finished yet (the runner evaluates alerts before it sets finished_at).
+ * A rule fires when the value is strictly below `below` or strictly above `above`; `failed` without
+ * a threshold means `above: 0`. `row_count_delta` is compared by magnitude. `duration_ms` is
+ * measured up to now when the record is not finished yet. `history`: the pipeline's latest runs,
+ * oldest first, this one included (success_rate's window is taken from its end).
+ */
+export function evaluateRules(
+  rules: readonly AlertConfig[],
+  record: RunRecord,
+  opts: { history?: readonly Pick<RunRecord, "status">[] } = {},
+): EvaluatedRule[] {
+  const judged: EvaluatedRule[] = [];
+  for (const rule of rules) {
+    const metric = rule.metric;
+    if (metric === undefined) continue;
+    if (!RUN_METRICS.has(metric) && record.status !== "succeeded") continue;
+    const { below, above } = thresholds(rule);
+    if (below === undefined && above === undefined) continue;
+    const value =
+      metric === "success_rate"
+        ? successRate(opts.history, rule.window ?? SUCCESS_RATE_WINDOW)
+        : metricValue(record, metric);
+    if (value === undefined || value === null || Number.isNaN(value)) continue;
+    const key = ruleKey(rule);
+    const fire = (limit: number, word: "below" | "above"): FiredAlert => ({
+      metric,
+      value,
+      rule: `${word} ${limit}`,
+      message: `${record.pipeline}: ${describe(metric, shown(record, metric, value), limit)} is ${word} ${limit}${metric === "success_rate" ? ` over the last ${rule.window ?? SUCCESS_RATE_WINDOW} runs` : ""} (run ${record.run_id})`,
+    });
+    if (below !== undefined && value < below) judged.push({ rule, key, fired: fire(below, "below") });
+    else if (above !== undefined && value > above) judged.push({ rule, key, fired: fire(above, "above") });
+    else judged.push({ rule, key });
+  }
+  return judged;
+}
+
+/**
+ * The alerts a finished run fires (see evaluateRules). `failedOnly`: only the run metrics (the
+ * record of a run that did not succeed).
  */
 export function evaluateAlerts(
   rules: readonly AlertConfig[],
   record: RunRecord,
-  opts: { failedOnly: boolean },
+  opts: { failedOnly: boolean; history?: readonly Pick<RunRecord, "status">[] },
 ): FiredAlert[] {
-  const fired: FiredAlert[] = [];
-  for (const rule of rules) {
-    if (opts.failedOnly !== (rule.metric === "failed")) continue;
-    const value = metricValue(record, rule.metric);
-    if (value === undefined || value === null || Number.isNaN(value)) continue;
-    if (rule.below !== undefined && value < rule.below) {
-      fired.push({
-        metric: rule.metric,
-        value,
-        rule: `below ${rule.below}`,
-        message: `${record.pipeline}: ${describe(rule.metric, shown(record, rule.metric, value), rule.below)} is below ${rule.below} (run ${record.run_id})`,
-      });
-    }
-    if (rule.above !== undefined && value > rule.above) {
-      fired.push({
-        metric: rule.metric,
-        value,
-        rule: `above ${rule.above}`,
-        message: `${record.pipeline}: ${describe(rule.metric, shown(record, rule.metric, value), rule.above)} is above ${rule.above} (run ${record.run_id})`,
-      });
-    }
+  return evaluateRules(rules, record, opts).flatMap((j) =>
+    j.fired && (!opts.failedOnly || RUN_METRICS.has(j.fired.metric)) ? [j.fired] : [],
+  );
+}
+
+/** A rule's identity within its pipeline: metric, thresholds, window. */
+export function ruleKey(rule: AlertConfig): string {
+  if (rule.freshness) {
+    const f = rule.freshness;
+    return `freshness ${f.sink ?? "*"} ${f.column ?? "*"} ${f.partition} by ${f.by} ${f.timezone}`;
   }
-  return fired;
+  const { below, above } = thresholds(rule);
+  return [
+    rule.metric,
+    below !== undefined ? `below ${below}` : "",
+    above !== undefined ? `above ${above}` : "",
+    rule.metric === "success_rate" ? `window ${rule.window ?? SUCCESS_RATE_WINDOW}` : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
+}
+
+/** below/above as configured; `failed` alone means above 0. */
+function thresholds(rule: AlertConfig): { below?: number; above?: number } {
+  if (rule.metric === "failed" && rule.below === undefined && rule.above === undefined) return { above: 0 };
+  return {
+    ...(rule.below !== undefined ? { below: rule.below } : {}),
+    ...(rule.above !== undefined ? { above: rule.above } : {}),
+  };
+}
+
+/** Succeeded runs / runs over the last `window` of `history`; undefined without one. */
+function successRate(history: readonly Pick<RunRecord, "status">[] | undefined, window: number): number | undefined {
+  const runs = history?.slice(-window) ?? [];
+  if (runs.length === 0) return undefined;
+  return runs.filter((r) => r.status === "succeeded").length / runs.length;
 }
 
 /**
@@ -62,13 +128,14 @@ export function evaluateAlerts(
 export function alertRuleProblems(rules: readonly AlertConfig[], record: RunRecord): string[] {
   const problems: string[] = [];
   for (const rule of rules) {
+    if (rule.metric === undefined) continue;
     const [head, col] = splitMetric(rule.metric);
     const known = ALERT_METRICS.some((m) => m === head || m === `${head}.COL`);
     if (!known || ((head === "null_rate" || head === "unique") && !col)) {
       problems.push(`alert on \`${rule.metric}\`: unknown metric (one of ${ALERT_METRICS.join(", ")})`);
       continue;
     }
-    if (rule.below === undefined && rule.above === undefined) {
+    if (rule.below === undefined && rule.above === undefined && rule.metric !== "failed") {
       problems.push(`alert on \`${rule.metric}\` has neither \`below\` nor \`above\`: it never fires`);
       continue;
     }
@@ -84,7 +151,7 @@ export function alertRuleProblems(rules: readonly AlertConfig[], record: RunReco
   return problems;
 }
 
-/** Reads `validation_pass_rate`, `null_rate.COL`, `unique.COL`, `duration_ms`, `failed` off a record. */
+/** Reads `validation_pass_rate`, `null_rate.COL`, `unique.COL`, `duration_ms`, `duration_seconds`, `failed` off a record. */
 export function metricValue(record: RunRecord, metric: string): number | null | undefined {
   const [head, col] = splitMetric(metric);
   const m = record.metrics;
@@ -103,6 +170,10 @@ export function metricValue(record: RunRecord, metric: string): number | null | 
       const start = Date.parse(record.started_at);
       const end = Date.parse(record.finished_at);
       return (end > start ? end : Date.now()) - start;
+    }
+    case "duration_seconds": {
+      const ms = metricValue(record, "duration_ms");
+      return ms == null ? ms : ms / 1000;
     }
     case "failed":
       return record.status === "succeeded" ? 0 : 1;

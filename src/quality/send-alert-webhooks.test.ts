@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FiredAlert } from "../plan/run-record.js";
-import { sendAlertWebhooks } from "./send-alert-webhooks.js";
+import type { Incident } from "./alert-incidents.js";
+import { deliverNotifications, notificationBody } from "./send-alert-webhooks.js";
 
 const received: { path: string; body: Record<string, unknown> }[] = [];
+let flaky = 0;
 const server = createServer((req: IncomingMessage, res) => {
   let data = "";
   req.on("data", (d: Buffer) => {
@@ -12,7 +13,10 @@ const server = createServer((req: IncomingMessage, res) => {
   });
   req.on("end", () => {
     received.push({ path: req.url ?? "", body: JSON.parse(data) as Record<string, unknown> });
-    res.statusCode = req.url?.includes("broken") ? 500 : 200;
+    if (req.url?.includes("flaky")) res.statusCode = ++flaky < 3 ? 503 : 200;
+    else if (req.url?.includes("broken")) res.statusCode = 500;
+    else if (req.url?.includes("gone")) res.statusCode = 404;
+    else res.statusCode = 200;
     res.end("ok");
   });
 });
@@ -25,49 +29,64 @@ afterAll(() => {
   server.close();
 });
 
-const fired: FiredAlert[] = [
-  {
-    metric: "validation_pass_rate",
-    value: 0.9,
-    rule: "below 1",
-    message: "events: validation_pass_rate = 0.9 is below 1 (run r1)",
-  },
-  {
-    metric: "null_rate.x",
-    value: 0.95,
-    rule: "above 0.9",
-    message: "events: null_rate.x = 0.95 is above 0.9 (run r1)",
-  },
-  {
-    metric: "duplicate_rate",
-    value: 0.2,
-    rule: "above 0.1",
-    message: "events: duplicate_rate = 0.2 is above 0.1 (run r1)",
-  },
-];
+const incident: Incident = {
+  fingerprint: "0123456789abcdef",
+  pipeline: "events",
+  rule: "validation_pass_rate below 1",
+  metric: "validation_pass_rate",
+  status: "firing",
+  startsAt: "2026-03-01T02:00:00.000Z",
+  lastSeenAt: "2026-03-01T02:00:00.000Z",
+  count: 1,
+  value: 0.9,
+  message: "events: validation_pass_rate = 0.9 is below 1 (run r1)",
+  run_id: "r1",
+};
 
-describe("sendAlertWebhooks", () => {
-  it("posts a Slack-compatible body per fired alert to its rule's webhook; failures are warnings", async () => {
-    const warnings = await sendAlertWebhooks(
-      [
-        { metric: "validation_pass_rate", below: 1, webhook: `${base}/hooks/T0/SECRET` },
-        { metric: "null_rate.x", above: 0.9, webhook: `${base}/broken/SECRET` },
-        { metric: "null_rate.x", above: 0.99, webhook: `${base}/not-fired` },
-        { metric: "duplicate_rate", above: 0.1, webhook: "http://127.0.0.1:1/unreachable" },
-      ],
-      fired,
-      { run_id: "r1", pipeline: "events", status: "succeeded" },
-    );
-    expect(received.map((r) => r.path).sort()).toEqual(["/broken/SECRET", "/hooks/T0/SECRET"]);
-    const ok = received.find((r) => r.path === "/hooks/T0/SECRET")!.body;
-    expect(ok).toMatchObject({
-      text: expect.stringContaining("validation_pass_rate = 0.9 is below 1"),
-      run_id: "r1",
-      value: 0.9,
+describe("notificationBody", () => {
+  it("is Slack-compatible and shaped like an Alertmanager webhook", () => {
+    const firing = notificationBody("firing", incident);
+    expect(firing).toMatchObject({
+      text: expect.stringContaining("[FIRING] events: validation_pass_rate = 0.9 is below 1"),
+      version: "4",
+      status: "firing",
+      fingerprint: "0123456789abcdef",
+      startsAt: "2026-03-01T02:00:00.000Z",
+      endsAt: "0001-01-01T00:00:00Z",
+      labels: { alertname: "sluice_validation_pass_rate", pipeline: "events" },
+      alerts: [{ status: "firing", fingerprint: "0123456789abcdef" }],
     });
+    const resolved = notificationBody("resolved", { ...incident, status: "resolved", endsAt: "2026-03-02T02:00:00Z" });
+    expect(resolved).toMatchObject({ status: "resolved", endsAt: "2026-03-02T02:00:00Z" });
+    expect(resolved.text).toContain("[RESOLVED]");
+  });
+});
+
+describe("deliverNotifications", () => {
+  it("retries failures that may pass, not a refusal; what still fails is returned with a warning", async () => {
+    const since = new Date().toISOString();
+    const to = (url: string) => ({ url, status: "firing" as const, incident, since });
+    const { failed, warnings } = await deliverNotifications(
+      [
+        to(`${base}/hooks/T0/SECRET`),
+        to(`${base}/flaky/SECRET`),
+        to(`${base}/broken/SECRET`),
+        to(`${base}/gone/SECRET`),
+        to("http://127.0.0.1:1/unreachable"),
+      ],
+      { attempts: 3, backoffMs: 5, timeoutMs: 2000 },
+    );
+    const count = (p: string) => received.filter((r) => r.path.startsWith(p)).length;
+    expect([count("/hooks"), count("/flaky"), count("/broken"), count("/gone")]).toEqual([1, 3, 3, 1]);
+    expect(failed.map((n) => n.url)).toEqual([
+      `${base}/broken/SECRET`,
+      `${base}/gone/SECRET`,
+      "http://127.0.0.1:1/unreachable",
+    ]);
     expect(warnings).toEqual([
-      `alert webhook ${base}/... answered 500 Internal Server Error`,
-      expect.stringMatching(/^alert webhook http:\/\/127\.0\.0\.1:1\/\.\.\. could not be reached: .+/),
+      `alert webhook ${base}/...: answered 500 Internal Server Error`,
+      `alert webhook ${base}/...: answered 404 Not Found`,
+      expect.stringMatching(/^alert webhook http:\/\/127\.0\.0\.1:1\/\.\.\.: could not be reached: .+/),
     ]);
     expect(warnings.join()).not.toContain("SECRET");
   });

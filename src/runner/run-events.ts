@@ -1,10 +1,12 @@
+import type { AlertingConfig } from "../config/alert-spec.js";
 import type { AlertConfig } from "../config/spec.js";
 import { asSluiceError } from "../errors.js";
-import type { FiredAlert, RunRecord } from "../plan/run-record.js";
-import { alertRuleProblems, evaluateAlerts } from "../quality/evaluate-alerts.js";
-import { sendAlertWebhooks } from "../quality/send-alert-webhooks.js";
+import type { RunRecord } from "../plan/run-record.js";
+import { fingerprintOf, type Incident, IncidentStore } from "../quality/alert-incidents.js";
+import { alertRuleProblems, evaluateRules, SUCCESS_RATE_WINDOW } from "../quality/evaluate-alerts.js";
 import type { Logger } from "../util/logger.js";
 import type { Ledger } from "./ledger.js";
+import { notifyAlerts } from "./notify-alerts.js";
 
 /**
  * Something that watches runs end: the alert rules, the webhooks, the ledger (later /metrics and
@@ -25,37 +27,66 @@ export class RunEvents {
   }
 }
 
-/** Fires the alert rules on the record (only `failed` for a run that did not succeed) and logs them. */
-export function alertsObserver(rules: readonly AlertConfig[], log: Logger): RunObserver {
+/**
+ * Fires the alert rules on the record (quality rules only for a succeeded run; `failed`,
+ * `success_rate`, `duration_*` for every run), logs them, and turns them into incidents
+ * (notify-alerts.ts): a webhook hears once when an incident starts and once when it resolves, not
+ * once per run while it holds, across processes (the state is under data_dir/alerts). The record
+ * gets the fired alerts (with their incident's fingerprint and start) and `alerts_resolved`.
+ * success_rate reads the pipeline's latest runs from the ledger (only when a rule uses it).
+ */
+export function alertsObserver(
+  rules: readonly AlertConfig[],
+  log: Logger,
+  env: { dataDir: string; alerting: AlertingConfig; ledger: Ledger },
+): RunObserver {
+  const window = Math.max(
+    0,
+    ...rules.filter((r) => r.metric === "success_rate").map((r) => r.window ?? SUCCESS_RATE_WINDOW),
+  );
   return {
     async runEnded(record) {
       const succeeded = record.status === "succeeded";
-      record.alerts.push(...evaluateAlerts(rules, record, { failedOnly: !succeeded }));
+      const history = window > 0 ? [...env.ledger.list(record.pipeline).slice(-(window - 1)), record] : undefined;
+      const judged = evaluateRules(rules, record, history ? { history } : {});
+      const fired = judged.flatMap((j) => (j.fired ? [j.fired] : []));
+      record.alerts.push(...fired);
       if (succeeded) record.warnings.push(...alertRuleProblems(rules, record));
       for (const a of record.alerts) log.warn(`alert: ${a.message}`);
+      const changes = await notifyAlerts(
+        env.dataDir,
+        env.alerting,
+        record.pipeline,
+        judged.map((j) => ({ ...j, metric: j.rule.metric ?? "freshness" })),
+        new Date(record.finished_at),
+        log,
+        record.run_id,
+      ).catch((err: Error) => ({ opened: [], resolved: [], warnings: [`alert incidents: ${err.message}`] }));
+      const open = changes.opened.length || fired.length ? openIncidents(env.dataDir, record.pipeline) : [];
+      for (const j of judged) {
+        if (!j.fired) continue;
+        const fingerprint = fingerprintOf(record.pipeline, j.key);
+        const since = open.find((i) => i.fingerprint === fingerprint)?.startsAt;
+        Object.assign(j.fired, { fingerprint, ...(since ? { since } : {}) });
+      }
+      if (changes.resolved.length)
+        record.alerts_resolved = changes.resolved.map((i) => ({
+          fingerprint: i.fingerprint,
+          metric: i.metric,
+          rule: i.rule,
+          since: i.startsAt,
+        }));
+      record.warnings.push(...changes.warnings);
     },
   };
 }
 
-/**
- * Delivers fired alerts to their webhooks, once per condition while it holds: an alert that fired
- * for the previous run this observer saw is not sent again until a run where it did not fire (a
- * stream must not POST once per micro-batch for a condition that lasts). A `sluice run` process
- * sees one run, so every run's alerts are sent.
- */
-export function webhooksObserver(rules: readonly AlertConfig[], log: Logger): RunObserver {
-  let firing = new Set<string>();
-  const id = (a: FiredAlert) => `${a.metric} ${a.rule}`;
-  return {
-    async runEnded(record) {
-      const fresh = record.alerts.filter((a) => !firing.has(id(a)));
-      firing = new Set(record.alerts.map(id));
-      for (const w of await sendAlertWebhooks(rules, fresh, record)) {
-        record.warnings.push(w);
-        log.warn(w);
-      }
-    },
-  };
+function openIncidents(dataDir: string, pipeline: string): Incident[] {
+  try {
+    return new IncidentStore(dataDir).open([pipeline]);
+  } catch {
+    return [];
+  }
 }
 
 /**

@@ -11,13 +11,14 @@ import { failpoint } from "../util/failpoint.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { Progress } from "../util/progress.js";
 import { redactSecrets } from "../util/redact.js";
+import { afterRun, resourcesSince, usageNow } from "./after-run.js";
 import { retainAfterRun } from "./expire-retention.js";
 import { Ledger } from "./ledger.js";
 import { pendingBatch } from "./pending-batch.js";
 import { PipelineLock } from "./pipeline-lock.js";
 import { removeBatchStaging, sweepBatchStaging } from "./publish-run-dead-letters.js";
 import { runAttempt } from "./run-attempt.js";
-import { alertsObserver, ledgerObserver, RunEvents, webhooksObserver } from "./run-events.js";
+import { alertsObserver, ledgerObserver, RunEvents } from "./run-events.js";
 import { newRunId } from "./run-id.js";
 import { StateStore } from "./state-store.js";
 import { sweepOrphanQuarantine } from "./sweep-orphan-quarantine.js";
@@ -105,6 +106,7 @@ export async function runOnce(
   runId?: string,
   startedAt = new Date(),
 ): Promise<RunRecord> {
+  const usage0 = usageNow();
   const log = options.log ?? silentLogger();
   const progress = options.progress ?? new Progress(false);
   const ledger = new Ledger(loaded.dataDir);
@@ -138,10 +140,10 @@ export async function runOnce(
   } finally {
     progress.done();
     record.finished_at = new Date().toISOString();
+    record.resources = resourcesSince(usage0);
   }
   const events = new RunEvents([
-    alertsObserver(plan.config.alerts, log),
-    webhooksObserver(plan.config.alerts, log),
+    alertsObserver(plan.config.alerts, log, { dataDir: loaded.dataDir, alerting: loaded.config.alerting, ledger }),
     ledgerObserver(ledger, log),
   ]);
   await events.ended(record);
@@ -154,6 +156,8 @@ export async function runOnce(
   // retention_days: after the commit; a failure is a warning in the record, never the run's failure.
   // (A stream's micro-batches leave it to `sluice expire`: a vacuum per micro-batch would cost more than the batch.)
   if (!streaming) await retainAfterRun(loaded.dataDir, plan.config, record, ledger, log);
+  // rollups: refreshed, then the on_success / on_failure hook (record on stdin); warnings, never the status.
+  await afterRun(loaded, plan.config, record, ledger, log, { streaming });
   return record;
 }
 
