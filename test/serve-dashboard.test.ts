@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
@@ -10,7 +11,7 @@ import type { RunRecord } from "../src/plan/run-record.js";
 import { type RunningHttp, startHttp } from "../src/server/http/start-http.js";
 import type { ServeContext } from "../src/server/serve-context.js";
 import { createLogger } from "../src/util/logger.js";
-import { projectDir, runCli } from "./support/cli.js";
+import { CLI, projectDir, runCli } from "./support/cli.js";
 import { CliScheduler } from "./support/cli-scheduler.js";
 
 /**
@@ -93,8 +94,8 @@ async function run(pipeline: string, ...sets: string[]): Promise<RunRecord> {
   return record;
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+async function shot(name: string, fullPage = true): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
 }
 
 beforeAll(async () => {
@@ -326,6 +327,62 @@ describe.skipIf(!haveChromium)("sluice serve dashboard", () => {
     } finally {
       await open.close();
     }
+  });
+});
+
+describe.skipIf(!haveChromium)("sluice serve dashboard: live tail", () => {
+  it("shows the rows a running `sluice stream` samples, and its lag in /metrics", async () => {
+    const streamDir = projectDir(
+      `version: 1
+data_dir: ./data
+pipelines:
+  feed:
+    source: { type: pubsub, seed: 5, rate: 300, keys: 50, max_rows: 100, max_wait_ms: 300 }
+    sinks:
+      - { type: parquet, path: lake/feed, layout: partitioned, format: delta, time_column: published_at, partition_by: event_date }
+`,
+      "sluice-serve-tail-",
+    );
+    const loaded = await loadConfig(join(streamDir, "sluice.yaml"));
+    const ctx: ServeContext = {
+      loaded,
+      dataDir: loaded.dataDir,
+      scheduler: new CliScheduler(loaded),
+      log: createLogger("warn"),
+      now: () => new Date(),
+    };
+    const worker = spawn(process.execPath, [CLI, "stream", "feed"], {
+      cwd: streamDir,
+      stdio: "ignore",
+      env: { ...process.env, LOG_LEVEL: "warn" },
+    });
+    const server = await startHttp(ctx, { host: "127.0.0.1", port: 0 });
+    try {
+      await page.goto(`${server.url}/tail?pipeline=feed&where=${encodeURIComponent("partition >= 0")}`);
+      await page.waitForSelector("[data-tail] tbody tr", { timeout: 60_000 });
+      expect(await page.textContent("[data-tail] tbody tr td")).toBe("valid");
+      await shot("tail", false);
+      await expect
+        .poll(
+          async () =>
+            (await (await fetch(`${server.url}/metrics`)).text()).match(
+              /sluice_consumer_lag_messages\{pipeline="feed"\} \d+/,
+            ),
+          {
+            timeout: 30_000,
+          },
+        )
+        .toBeTruthy();
+    } finally {
+      await page.goto("about:blank");
+      worker.kill("SIGTERM");
+      await new Promise((done) => worker.once("exit", done));
+      await server.close();
+    }
+    // The dashboard's tail request is gone once the page left.
+    await expect
+      .poll(() => readdirSync(join(loaded.dataDir, "tail", "feed")).filter((f) => f.endsWith(".json")))
+      .toEqual([]);
   });
 });
 
