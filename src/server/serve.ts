@@ -1,12 +1,9 @@
 import { findConfigFile, type LoadedConfig, loadConfig } from "../config/load-config.js";
 import { createLogger, type Logger } from "../util/logger.js";
+import { startHttp } from "./http/start-http.js";
 import { logServeEvents } from "./log-serve-events.js";
 import { createScheduler, type SchedulerOptions } from "./scheduler/create-scheduler.js";
 import type { Scheduler, ServeContext } from "./serve-context.js";
-
-// The dashboard (src/server/http/start-http.ts, built alongside): once that file exists, this is the
-// one line to add, and startDashboard below calls it.
-// import { startHttp } from "./http/start-http.js";
 
 export interface ServeOptions {
   /** `-c`: the config file (default: ./sluice.yaml). */
@@ -35,8 +32,9 @@ export interface ServeHandle {
 
 /**
  * `sluice serve` as a library call: loads the config, starts the scheduler and stream supervisor
- * (server/scheduler/), logs their events, and starts the dashboard unless `http: false`. Resolves once
- * everything listens; configuration errors (a bad cron, an `after` cycle) throw before anything runs.
+ * (server/scheduler/), logs their events, and starts the dashboard (server/http/) unless `http: false`.
+ * Resolves once everything listens; configuration errors (a bad cron, an `after` cycle, a public host
+ * without SLUICE_TOKEN) throw before anything runs.
  */
 export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> {
   const log = opts.log ?? createLogger();
@@ -46,8 +44,9 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   const unlog = logServeEvents(scheduler, log);
   const context: ServeContext = { loaded, dataDir: loaded.dataDir, scheduler, log, now };
   log.info(`sluice serve: ${Object.keys(loaded.config.pipelines).length} pipeline(s) from ${loaded.path}`);
-  scheduler.start();
+  // The dashboard first (a host without a token is refused before anything runs), then the schedules.
   const http = opts.http === false ? undefined : await startDashboard(context, opts);
+  scheduler.start();
   return {
     context,
     scheduler,
@@ -73,14 +72,9 @@ function schedulerOptions(loaded: LoadedConfig, log: Logger, now: () => Date, op
 }
 
 /** The dashboard on `--host`/`--port` (else the config's `serve:`), with SLUICE_TOKEN for other hosts. */
-async function startDashboard(
-  ctx: ServeContext,
-  opts: ServeOptions,
-): Promise<{ url: string; close(): Promise<void> } | undefined> {
+function startDashboard(ctx: ServeContext, opts: ServeOptions): Promise<{ url: string; close(): Promise<void> }> {
   const host = opts.host ?? ctx.loaded.config.serve.host;
   const port = opts.port ?? ctx.loaded.config.serve.port;
   const token = process.env.SLUICE_TOKEN;
-  void token;
-  ctx.log.warn(`sluice serve: the dashboard is not built in this version (would listen on ${host}:${port})`);
-  return undefined;
+  return startHttp(ctx, { host, port, ...(token ? { token } : {}) });
 }

@@ -35,7 +35,6 @@ export function register(program: Command): void {
           http: flags.http !== false,
           log,
         });
-        if (serve.url) log.info(`dashboard on ${serve.url}`);
         await untilSignal();
         await serve.stop();
         return 0;

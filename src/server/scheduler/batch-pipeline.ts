@@ -44,7 +44,8 @@ interface Busy {
  * - One run at a time: a trigger while this server's run (or the backoff before its retry) is in
  *   progress, or while another process holds the pipeline's lock, starts nothing; it is refused with
  *   a `run-refused` event naming the running run (a schedule tick overlapping this server's own run
- *   is skipped quietly, at debug level: a per-second schedule would otherwise flood the events).
+ *   is skipped quietly, at debug level: a per-second schedule would otherwise flood the events). An
+ *   `after` trigger during this server's own run is queued instead: one run follows the current one.
  * - Retries: the runner retries transient errors inside a run (`retries`); a run that still ends in
  *   any failure status (or dies without a record) is run again by the scheduler up to
  *   `retries.attempts - 1` more times, after `backoff_seconds * 2^(k-1)` s (at most 10 min), trigger
@@ -58,6 +59,8 @@ export class BatchPipeline {
   private busy: Busy | undefined;
   private stopping = false;
   private cancelWait: (() => void) | undefined;
+  /** An `after` trigger arrived during this server's own run: one more run follows it. */
+  private afterPending = false;
   private missed: (MissedFires & { caughtUp: boolean }) | undefined;
   private readonly spawn: typeof spawnRun;
 
@@ -98,6 +101,12 @@ export class BatchPipeline {
 
   /** Starts a run now unless one is in progress; `refused` names the running run. */
   trigger(trigger: RunTrigger): { started: boolean; refused?: string } {
+    if (trigger === "after" && this.busy && !this.stopping) {
+      // The upstream committed again while this pipeline runs: that run may have read before the
+      // commit, so one more run follows it (several such triggers make one run).
+      this.afterPending = true;
+      return { started: false, refused: `queued after the ${this.busy.trigger} run in progress` };
+    }
     const refused = this.stopping ? "sluice serve is stopping" : this.refusal();
     if (refused) {
       this.o.emit({ type: "run-refused", pipeline: this.o.name, at: this.at(), trigger, reason: refused });
@@ -106,6 +115,10 @@ export class BatchPipeline {
     const startedAt = this.o.now();
     const done = this.runWithRetries(trigger).finally(() => {
       this.busy = undefined;
+      if (this.afterPending && !this.stopping) {
+        this.afterPending = false;
+        this.trigger("after");
+      }
     });
     this.busy = { trigger, startedAt, done };
     return { started: true };
