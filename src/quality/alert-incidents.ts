@@ -140,8 +140,10 @@ export class IncidentStore {
         }
       }
       const retry = state.outbox.filter((n) => now.getTime() - Date.parse(n.since) < OUTBOX_MAX_AGE_MS);
+      const changed = opened.length + resolved.length + state.outbox.length > 0 || judged.some((j) => j.fired);
       state.outbox = [];
-      this.write(pipeline, state);
+      // Rules that held with nothing open change nothing: no write (a stream judges every micro-batch).
+      if (changed) this.write(pipeline, state);
       return { opened, resolved, retry };
     });
   }

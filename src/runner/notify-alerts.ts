@@ -36,6 +36,7 @@ export async function notifyAlerts(
   log: Logger,
   runId?: string,
 ): Promise<AlertChanges> {
+  if (judged.length === 0) return { opened: [], resolved: [], warnings: [] };
   const store = new IncidentStore(dataDir);
   const { opened, resolved, retry } = store.update(pipeline, judged, now, runId);
   const urlsOf = (incident: Incident): string[] => {
