@@ -28,6 +28,7 @@ export function missedFires(cron: Cron, lastFire: Date | undefined, now: Date): 
     at = cron.nextRun(at);
   }
   if (!first || !last) return undefined;
-  if (count === MAX_COUNTED) last = cron.previousRuns(1, now)[0] ?? last;
+  // The newest fire at or before now (previousRuns excludes its reference instant itself).
+  if (count === MAX_COUNTED) last = cron.previousRuns(1, new Date(now.getTime() + 1))[0] ?? last;
   return { count, first, last };
 }
