@@ -3,8 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config/load-config.js";
 import type { RunRecord } from "../src/plan/run-record.js";
-import { duePartition } from "../src/runner/check-freshness.js";
+import { duePartition, type FreshnessResult, freshnessClock } from "../src/runner/check-freshness.js";
 import { projectDir, runCli } from "./support/cli.js";
 
 /** A webhook receiver on loopback: the target the notifications go to (no mock in the run). */
@@ -132,6 +133,27 @@ describe("alert incidents across processes", () => {
     expect(after.open).toEqual([]);
     expect(at("fresh").map((r) => r.body.status)).toEqual(["firing", "resolved"]);
   }, 120_000);
+
+  it("freshnessClock checks on the server's clock until stopped", async () => {
+    const dir = project("clock", `      - { freshness: { partition: today, by: "00:00", timezone: UTC } }\n`);
+    const loaded = await loadConfig(join(dir, "sluice.yaml"), { sets: [] });
+    const results: FreshnessResult[] = [];
+    const clock = freshnessClock(loaded, {
+      everyMs: 50,
+      now: () => new Date("2026-03-05T12:00:00Z"),
+      onResult: (r) => results.push(r),
+    });
+    await new Promise((done) => setTimeout(done, 400));
+    clock.stop();
+    const seen = results.length;
+    expect(seen).toBeGreaterThan(1);
+    expect(results[0]!.checks).toMatchObject([{ partition: "2026-03-05", present: false, firing: true }]);
+    expect(results[0]!.fired).toHaveLength(1);
+    expect(results.slice(1).every((r) => r.fired.length === 0)).toBe(true);
+    await new Promise((done) => setTimeout(done, 200));
+    expect(results.length).toBe(seen);
+    expect(at("clock").map((r) => r.body.status)).toEqual(["firing"]);
+  });
 
   it("the due partition follows the time zone of `by`", () => {
     const f = { partition: "yesterday" as const, by: "08:00", timezone: "America/New_York" };

@@ -202,3 +202,35 @@ function hasParquet(dir: string): boolean {
       (e.isDirectory() && !e.name.startsWith(".") && hasParquet(join(dir, e.name))),
   );
 }
+
+/**
+ * For a long-lived driver (`sluice serve`'s scheduler): checks freshness now and then every
+ * `everyMs` (default 60 s) on its clock, one check at a time, until `stop()`. Nothing runs when the
+ * config has no freshness rule. A check that throws is logged, never fatal.
+ */
+export function freshnessClock(
+  loaded: LoadedConfig,
+  opts: { everyMs?: number; now?: () => Date; log?: Logger; onResult?: (result: FreshnessResult) => void } = {},
+): { stop(): void } {
+  const any = Object.values(loaded.config.pipelines).some((p) => p.alerts.some((r) => r.freshness));
+  if (!any) return { stop() {} };
+  const log = opts.log ?? silentLogger();
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const result = await checkFreshness(loaded, (opts.now ?? (() => new Date()))(), { log });
+      for (const w of result.warnings) log.warn(w);
+      opts.onResult?.(result);
+    } catch (err) {
+      log.error(`freshness check failed: ${(err as Error).message}`);
+    } finally {
+      busy = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), opts.everyMs ?? 60_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

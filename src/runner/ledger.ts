@@ -54,6 +54,21 @@ export class Ledger {
     return records.sort((a, b) => a.started_at.localeCompare(b.started_at) || a.run_id.localeCompare(b.run_id));
   }
 
+  /**
+   * The newest `n` runs of one pipeline, oldest first, reading only their files (run ids sort by
+   * time): what a success_rate window needs after each micro-batch of a stream, without the whole ledger.
+   */
+  recent(pipeline: string, n: number): RunRecord[] {
+    if (n <= 0 || segmentProblem(pipeline)) return [];
+    const dir = join(this.dataDir, "runs", pipeline);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".json") && !f.startsWith("."))
+      .sort()
+      .slice(-n);
+    return files.map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as RunRecord);
+  }
+
   get(runId: string): RunRecord | undefined {
     return this.list().find((r) => r.run_id === runId);
   }

@@ -47,7 +47,7 @@ export function alertsObserver(
   return {
     async runEnded(record) {
       const succeeded = record.status === "succeeded";
-      const history = window > 0 ? [...env.ledger.list(record.pipeline).slice(-(window - 1)), record] : undefined;
+      const history = window > 0 ? [...env.ledger.recent(record.pipeline, window - 1), record] : undefined;
       const judged = evaluateRules(rules, record, history ? { history } : {});
       const fired = judged.flatMap((j) => (j.fired ? [j.fired] : []));
       record.alerts.push(...fired);
