@@ -185,7 +185,7 @@ pipelines:
     expect(new Date(state.hourly!.last_fire).getUTCMinutes()).toBe(0);
   });
 
-  it("refuses a config whose `after` forms a cycle, naming the config and the cycle", async () => {
+  it("refuses a config whose `after` forms a cycle, naming the config, the line and the cycle", async () => {
     const dir = projectDir(`version: 1
 data_dir: ./data
 pipelines:
@@ -198,9 +198,12 @@ pipelines:
     after: [a]
     sinks: [{ type: parquet, path: lake/b }]
 `);
-    const r = await runCli(["serve", "--no-http"], { cwd: dir });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/sluice\.yaml: pipelines\.a\.after: `after` forms a cycle: a -> b -> a/);
+    // Refused when the config is loaded: by `sluice serve` before anything runs, and by `sluice check`.
+    for (const args of [["serve", "--no-http"], ["check"]]) {
+      const r = await runCli(args, { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/sluice\.yaml:6:12: `after` forms a cycle: a -> b -> a/);
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import { Cron } from "croner";
 import { type Document, isMap, isPair, isScalar, LineCounter, parse, parseDocument, visit } from "yaml";
 import { ConfigError } from "../errors.js";
+import { afterCycle } from "./after-graph.js";
 import { applySetsToObject, type ConfigSet, parseSets, setAt } from "./config-sets.js";
 import { dedupProblems } from "./dedup-checks.js";
 import { describeIssue, formatPath, type Locate } from "./describe-issue.js";
@@ -191,6 +192,13 @@ function semanticChecks(config: SluiceConfig): { at: PropertyKey[]; message: str
           message: `unknown pipeline \`${dep}\`${s ? `, did you mean \`${s}\`?` : ""}`,
         });
       }
+    }
+    const cycle = afterCycle(config);
+    if (cycle?.[0] === name) {
+      out.push({
+        at: ["pipelines", name, "after"],
+        message: `\`after\` forms a cycle: ${cycle.join(" -> ")}; a pipeline cannot run after itself, directly or through others`,
+      });
     }
     p.sinks.forEach((sink, i) => {
       if (sink.type === "duckdb" && sink.mode === "view" && !p.sinks.slice(0, i).some((s) => s.type === "parquet")) {

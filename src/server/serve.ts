@@ -1,4 +1,5 @@
 import { findConfigFile, type LoadedConfig, loadConfig } from "../config/load-config.js";
+import { freshnessClock } from "../runner/check-freshness.js";
 import { createLogger, type Logger } from "../util/logger.js";
 import { startHttp } from "./http/start-http.js";
 import { logServeEvents } from "./log-serve-events.js";
@@ -32,7 +33,8 @@ export interface ServeHandle {
 
 /**
  * `sluice serve` as a library call: loads the config, starts the scheduler and stream supervisor
- * (server/scheduler/), logs their events, and starts the dashboard (server/http/) unless `http: false`.
+ * (server/scheduler/), logs their events, starts the dashboard (server/http/) unless `http: false`,
+ * and checks the freshness alert rules every minute (runner/check-freshness.ts).
  * Resolves once everything listens; configuration errors (a bad cron, an `after` cycle, a public host
  * without SLUICE_TOKEN) throw before anything runs.
  */
@@ -47,12 +49,15 @@ export async function startServe(opts: ServeOptions = {}): Promise<ServeHandle> 
   // The dashboard first (a host without a token is refused before anything runs), then the schedules.
   const http = opts.http === false ? undefined : await startDashboard(context, opts);
   scheduler.start();
+  // Freshness rules ("yesterday's partition by 08:00") are judged on the clock, not at a run's end.
+  const freshness = freshnessClock(loaded, { now, log });
   return {
     context,
     scheduler,
     ...(http?.url ? { url: http.url } : {}),
     stop: async () => {
       log.info("sluice serve: stopping (no new runs; waiting for running runs and workers)");
+      freshness.stop();
       await scheduler.stop();
       await http?.close();
       unlog();

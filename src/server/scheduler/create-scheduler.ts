@@ -1,8 +1,8 @@
+import { afterDependents } from "../../config/after-graph.js";
 import type { LoadedConfig } from "../../config/load-config.js";
 import { ConfigError } from "../../errors.js";
 import type { Logger } from "../../util/logger.js";
 import type { PipelineStatus, Scheduler, ServeEvent } from "../serve-context.js";
-import { afterGraph } from "./after-graph.js";
 import { BatchPipeline } from "./batch-pipeline.js";
 import { EventBus } from "./event-bus.js";
 import { pipelineKind } from "./pipeline-kind.js";
@@ -40,7 +40,7 @@ const HEARTBEAT_MS = 1000;
 export function createScheduler(opts: SchedulerOptions): StartableScheduler {
   const { loaded, log } = opts;
   const now = opts.now ?? (() => new Date());
-  const dependents = afterGraph(loaded.config, loaded.path);
+  const dependents = afterDependents(loaded.config);
   const bus = new EventBus();
   const emit = (event: ServeEvent) => bus.emit(event);
   const state = new ScheduleState(loaded.dataDir);

@@ -1,25 +1,21 @@
-import type { SluiceConfig } from "../../config/spec.js";
-import { ConfigError } from "../../errors.js";
+import type { SluiceConfig } from "./spec.js";
 
 /**
  * `after:` as the scheduler follows it: for each pipeline, the pipelines to start when it succeeds
- * (those listing it in their `after`). Unknown names are the config loader's error; a cycle
- * (a after b after a) is refused here with a ConfigError naming the config file and the cycle.
+ * (those listing it in their `after`). Unknown names are left out (the loader reports them).
  */
-export function afterGraph(config: SluiceConfig, configPath: string): Map<string, string[]> {
+export function afterDependents(config: SluiceConfig): Map<string, string[]> {
   const dependents = new Map<string, string[]>();
   for (const name of Object.keys(config.pipelines)) dependents.set(name, []);
   for (const [name, p] of Object.entries(config.pipelines)) {
     for (const dep of p.after ?? []) dependents.get(dep)?.push(name);
   }
-  const cycle = findCycle(dependents);
-  if (cycle) {
-    throw new ConfigError(
-      `${configPath}: pipelines.${cycle[0]}.after: \`after\` forms a cycle: ${cycle.join(" -> ")}`,
-      "a pipeline cannot run after itself, directly or through others: remove one of these `after` entries",
-    );
-  }
   return dependents;
+}
+
+/** A cycle of `after:` (a after b after a) as [a, b, ..., a], or undefined; the loader refuses one. */
+export function afterCycle(config: SluiceConfig): string[] | undefined {
+  return findCycle(afterDependents(config));
 }
 
 /** A cycle in the graph as [a, b, ..., a], or undefined (depth-first search, three colours). */
