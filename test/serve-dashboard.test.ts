@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
@@ -48,6 +48,7 @@ pipelines:
       - { type: parquet, path: raw/events }
   broken:
     source: { type: file, path: missing.jsonl }
+    alerts: [{ metric: failed }]
     sinks:
       - { type: parquet, path: raw/broken }
   tx:
@@ -106,11 +107,11 @@ beforeAll(async () => {
   process.env.CLASSIFIER_URL = classifier.url;
   dir = projectDir(yaml, "sluice-serve-");
   writeFileSync(join(dir, "events.jsonl"), `${EVENTS.join("\n")}\n`);
-  const csv = readFileSync(
-    resolve(import.meta.dirname, "..", "examples", "transactions", "landing", "tx-001.csv"),
-    "utf8",
+  const made = await runCli(
+    ["generate", "transactions", "--rows", "300", "--seed", "5", "--anchor", "2026-11-01", "--out", "tx.csv"],
+    { cwd: dir },
   );
-  writeFileSync(join(dir, "tx.csv"), `${csv.split("\n").slice(0, 301).join("\n")}\n`);
+  if (made.code !== 0) throw new Error(made.stderr);
   for (const rows of [300, 500, 400]) await run("generated", `pipelines.generated.source.rows=${rows}`);
   await run("events");
   writeFileSync(join(dir, "events.jsonl"), `${EVENTS.slice(0, 4).join("\n")}\n`);
@@ -165,6 +166,9 @@ describe.skipIf(!haveChromium)("sluice serve dashboard", () => {
     expect(await row("generated").textContent()).toContain("late");
     expect(await row("events").locator(".flag").count()).toBe(0);
     expect(await row("generated").locator("svg.spark polyline").count()).toBe(1);
+    // The failed run opened an alert incident (quality/alert-incidents.ts): listed until it resolves.
+    expect(await page.locator("tr[data-incident]").count()).toBe(1);
+    expect(await page.textContent("table.alerts")).toContain("broken");
     await shot("home");
   });
 

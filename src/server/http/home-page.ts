@@ -1,4 +1,5 @@
 import { html } from "hono/html";
+import type { Incident } from "../../quality/alert-incidents.js";
 import type { PipelineStatus } from "../serve-context.js";
 import { duration, type Html, layout, runHref, statusBadge, when } from "./layout.js";
 import type { RunIndex, RunSummary } from "./run-index.js";
@@ -47,8 +48,8 @@ export function pipelineHealth(index: RunIndex, statuses: readonly PipelineStatu
   });
 }
 
-/** The home page: one line per pipeline, the ones needing attention flagged, a headline on top. */
-export function homePage(rows: readonly PipelineHealth[]): Html {
+/** The home page: one line per pipeline, the ones needing attention flagged, a headline on top, then the open alerts. */
+export function homePage(rows: readonly PipelineHealth[], incidents: readonly Incident[] = []): Html {
   const bad = rows.filter((r) => r.late || r.failing);
   const headline =
     bad.length === 0
@@ -60,8 +61,24 @@ export function homePage(rows: readonly PipelineHealth[]): Html {
 <tbody>
 ${rows.map(pipelineRow)}
 </tbody>
-</table>`;
+</table>
+${alertsPanel(incidents)}`;
   return layout("Pipelines", "home", body);
+}
+
+/** Open alert incidents (quality/alert-incidents.ts): what fired, since when, how many runs or checks since. */
+function alertsPanel(incidents: readonly Incident[]): Html {
+  if (incidents.length === 0) return html`<p class="muted" id="alerts">No open alerts.</p>`;
+  return html`<h2 id="alerts">Open alerts</h2>
+<table class="alerts">
+<thead><tr><th>Pipeline</th><th>Alert</th><th>Since</th><th>Fired</th></tr></thead>
+<tbody>
+${incidents.map(
+  (i) =>
+    html`<tr data-incident="${i.fingerprint}"><td>${i.pipeline}</td><td>${i.message}</td><td>${when(i.startsAt)}</td><td>${i.count}x</td></tr>`,
+)}
+</tbody>
+</table>`;
 }
 
 function pipelineRow(r: PipelineHealth): Html {

@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import { listQuarantine } from "../../contracts/list-quarantine.js";
+import { IncidentStore } from "../../quality/alert-incidents.js";
 import { listDeadLetters } from "../../runner/dead-letters.js";
 import { isRunId } from "../../util/confine.js";
 import { type AppDeps, configuredPipelines, isPipeline, streamPipelines } from "./app-deps.js";
@@ -17,7 +18,12 @@ const DEADLETTER_SAMPLE = 5;
 export function mountPages(app: Hono, deps: AppDeps): void {
   const { ctx, index } = deps;
   const pipelines = () => configuredPipelines(deps);
-  app.get("/", (c) => c.html(homePage(pipelineHealth(index, ctx.scheduler.pipelines(), pipelines(), ctx.now()))));
+  const incidents = new IncidentStore(ctx.dataDir);
+  app.get("/", (c) =>
+    c.html(
+      homePage(pipelineHealth(index, ctx.scheduler.pipelines(), pipelines(), ctx.now()), incidents.open(pipelines())),
+    ),
+  );
   app.get("/runs", (c) =>
     c.html(
       runsPage(
