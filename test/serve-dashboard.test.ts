@@ -192,7 +192,7 @@ describe.skipIf(!haveChromium)("sluice serve dashboard", () => {
     await shot("runs");
   });
 
-  it("run detail: stage bars, counts, metrics, validation failures and a quarantine sample", async () => {
+  it("run detail: stage bars, counts, metrics, peak memory, validation failures and a quarantine sample", async () => {
     const events = records[3]!;
     await page.goto(`${http.url}/runs/events/${events.run_id}`);
     expect(await page.locator("#stage-bars .bar").count()).toBe(Object.keys(events.durations_ms).length);
@@ -200,6 +200,8 @@ describe.skipIf(!haveChromium)("sluice serve dashboard", () => {
     const validation = await page.textContent("#validation");
     expect(validation).toContain("kind: enum");
     expect(validation).toContain("4 quarantined rows");
+    const peak = Math.round(events.resources!.peak_rss_bytes / 1048576);
+    expect(await page.textContent("#peak-rss")).toBe(`${peak} MB`);
     await shot("run-detail");
     await page.goto(`${http.url}/runs/broken/${records[5]!.run_id}`);
     expect(await page.textContent("#run-error")).toContain(records[5]!.error!.message.split("\n")[0]!.slice(0, 40));

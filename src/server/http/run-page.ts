@@ -82,7 +82,17 @@ function metrics(r: RunRecord): Html {
 <tr><th>duplicate rate</th><td class="num">${percent(m.duplicate_rate)}</td></tr>
 <tr><th>row count delta</th><td class="num">${m.row_count_delta === null ? "—" : percent(m.row_count_delta)}</td></tr>
 ${nulls.map(([c, v]) => html`<tr><th>nulls in ${c}</th><td class="num">${percent(v)}</td></tr>`)}
+${resources(r)}
 </table>`;
+}
+
+/** Peak memory and CPU time of the run (the record's `resources`; absent in older records). */
+function resources(r: RunRecord): Html | string {
+  const x = r.resources;
+  if (!x) return "";
+  const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+  return html`<tr><th>peak memory</th><td class="num" id="peak-rss">${mb(x.peak_rss_bytes)}</td></tr>
+<tr><th>CPU time</th><td class="num">${duration(x.cpu_user_ms + x.cpu_system_ms)}</td></tr>`;
 }
 
 function quarantineBlock(r: RunRecord, q: QuarantineListing): Html {
