@@ -12,6 +12,12 @@ export class SluiceError extends Error {
   readonly stage: string;
   readonly hint: string | undefined;
   readonly transient: boolean;
+  /**
+   * For a transient error: how long until a retry can succeed, when the source of the error knows
+   * (an HTTP API's circuit breaker cooldown, a Retry-After). Drivers wait about this long rather
+   * than their own backoff, which may be far longer or shorter.
+   */
+  readonly retryAfterMs: number | undefined;
   readonly exitCode: 1 | 2 | 3;
 
   constructor(
@@ -21,6 +27,7 @@ export class SluiceError extends Error {
       stage?: string;
       hint?: string;
       transient?: boolean;
+      retryAfterMs?: number;
       exitCode?: 1 | 2 | 3;
       cause?: unknown;
     } = {},
@@ -31,6 +38,7 @@ export class SluiceError extends Error {
     this.stage = opts.stage ?? "run";
     this.hint = opts.hint;
     this.transient = opts.transient ?? false;
+    this.retryAfterMs = opts.retryAfterMs;
     this.exitCode = opts.exitCode ?? 1;
   }
 }

@@ -242,6 +242,13 @@ describe("S2 streaming: NATS -> contract -> http classify -> postgres", () => {
     expect(gaps.slice(burst - 1), "probes a cooldown apart").toSatisfy((g: number[]) => g.every(apart));
     const probes = down.length - burst;
     expect(worker.stderr()).toMatch(/circuit breaker is open/);
+    // A micro-batch the open breaker refused is tried again after one cooldown (the error's
+    // retry_after_ms), not after the stream's own backoff doubling to 30 s: it resumes soon after the API.
+    const waits = [...worker.stderr().matchAll(/circuit breaker is open[^\n]*trying it again in (\d+) ms/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(waits.length).toBeGreaterThan(0);
+    expect(new Set(waits)).toEqual(new Set([HTTP.cooldownMs]));
     // Closed again: the classifier answers after the outage, and everything produced landed.
     const answeredAfter = requests.filter((r) => r.status === 200 && Date.parse(r.time) >= outageEnd).length;
     expect(answeredAfter).toBeGreaterThan(0);

@@ -124,5 +124,13 @@ export interface RunRecord {
   report_path?: string;
   state?: Record<string, unknown>;
   /** Why the run failed; `transient`: a retry may succeed (a connection, a lock), the input is not at fault. */
-  error?: { message: string; hint?: string; component?: string; stage?: string; transient?: boolean };
+  /** `retry_after_ms`: a transient error's own estimate of when a retry can succeed (see SluiceError.retryAfterMs). */
+  error?: {
+    message: string;
+    hint?: string;
+    component?: string;
+    stage?: string;
+    transient?: boolean;
+    retry_after_ms?: number;
+  };
 }

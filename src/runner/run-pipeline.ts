@@ -230,5 +230,6 @@ function failed(record: RunRecord, e: SluiceError): void {
     component: e.component,
     stage: e.stage,
     ...(e.transient ? { transient: true } : {}),
+    ...(e.transient && e.retryAfterMs !== undefined ? { retry_after_ms: e.retryAfterMs } : {}),
   };
 }

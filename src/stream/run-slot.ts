@@ -160,11 +160,21 @@ async function streamBatches(
       if (lease.slot === summary.slot) summary.position = next.position;
       continue;
     }
-    const wait = Math.min(1000 * 2 ** Math.min(failures - 1, 5), MAX_BACKOFF_MS);
+    const wait = retryWait(failures, record.error?.retry_after_ms);
     log.error(`micro-batch failed (${record.error?.message ?? record.status}); trying it again in ${wait} ms`);
     await sleep(wait, stop);
   }
   return false;
+}
+
+/**
+ * How long a slot waits before trying a failed micro-batch again: 1 s doubling to 30 s, or, when the
+ * error knows when a retry can succeed (an open circuit breaker's cooldown), that long (at least
+ * 0.5 s): a stream whose API is back resumes within one cooldown, not after its own long backoff.
+ */
+export function retryWait(failures: number, retryAfterMs: number | undefined): number {
+  if (retryAfterMs !== undefined) return Math.min(Math.max(retryAfterMs, 500), MAX_BACKOFF_MS);
+  return Math.min(1000 * 2 ** Math.min(failures - 1, 5), MAX_BACKOFF_MS);
 }
 
 /** Runs `fn`, telling the broker every 30 s that the messages in flight are still being worked on. */

@@ -81,6 +81,7 @@ function labelled(err: unknown, label: string): SluiceError {
     stage: "transform",
     ...(err.hint ? { hint: err.hint } : {}),
     transient: err.transient,
+    ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
     exitCode: err.exitCode,
     cause: err.cause ?? err,
   });

@@ -148,6 +148,7 @@ function unavailable(config: HttpTransformConfig, step: string, err: unknown): S
       component: "http",
       stage: "transform",
       transient: true,
+      retryAfterMs: cooldown_ms,
       hint: `requests to ${config.url} resume with one probe every ${cooldown_ms} ms; the batch is retried, nothing is dead-lettered`,
       cause: err,
     });
@@ -157,6 +158,7 @@ function unavailable(config: HttpTransformConfig, step: string, err: unknown): S
       component: "http",
       stage: "transform",
       transient: true,
+      ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
       hint: `the API at ${config.url} is failing; the batch is retried, nothing is dead-lettered`,
       cause: err,
     });
