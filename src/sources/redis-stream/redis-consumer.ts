@@ -29,6 +29,12 @@ export function compareRedisIds(a: string, b: string): number {
  * slot whose worker stopped) it stops once its pending entries are read. Pending entries of
  * consumers that are not slots of this pipeline (another name) are claimed once idle for
  * `claim_idle_ms`. Holds at most one read (`max` entries) in memory.
+ *
+ * A connection that drops may lose the reply of a read Redis executed (a server restart right after
+ * XREADGROUP `>`): those entries are in this consumer's pending list and nobody else will read them.
+ * So after any reconnect the consumer drops the result of the read in flight (its entries are pending
+ * too) and reads its own pending entries again from the start, in id order, skipping those it has
+ * handed over already, before it reads new entries.
  */
 export async function openRedisConsumer(
   config: RedisStreamSourceConfig,
@@ -94,6 +100,10 @@ class RedisConsumer implements StreamConsumer {
   private readonly handed: string[] = [];
   /** A draining consumer read all its pending entries. */
   private exhausted = false;
+  /** A connection dropped since the last read: its reply may be lost (see openRedisConsumer). */
+  private reconnected = false;
+  /** While pending entries are read again after a reconnect: the ids handed over already. */
+  private handedBefore: Set<string> | undefined;
 
   constructor(
     private readonly config: RedisStreamSourceConfig,
@@ -104,6 +114,11 @@ class RedisConsumer implements StreamConsumer {
     private readonly drain: boolean,
   ) {
     this.name = `redis:${config.stream}`;
+    for (const c of [client, blocking]) {
+      c.on("close", () => {
+        this.reconnected = true;
+      });
+    }
   }
 
   async next(max: number, waitMs: number, signal: AbortSignal): Promise<StreamMessage[]> {
@@ -119,6 +134,7 @@ class RedisConsumer implements StreamConsumer {
           committed.push(id);
           continue;
         }
+        if (this.handedBefore?.has(id)) continue;
         this.handed.push(id);
         out.push({
           position: id,
@@ -135,6 +151,18 @@ class RedisConsumer implements StreamConsumer {
   }
 
   private async read(count: number, blockMs: number): Promise<Entry[]> {
+    const entries = await this.readOnce(count, blockMs);
+    if (!this.reconnected) return entries;
+    // A connection dropped during (or before) this read: every entry Redis gave this consumer, the
+    // lost reply's included, is in its pending list: read that again from the start.
+    this.reconnected = false;
+    this.phase = "pending";
+    this.cursor = "0";
+    this.handedBefore = new Set(this.handed);
+    return [];
+  }
+
+  private async readOnce(count: number, blockMs: number): Promise<Entry[]> {
     const { stream, group } = this.config;
     if (this.phase === "pending") {
       const res = (await this.client.xreadgroup(
@@ -148,8 +176,10 @@ class RedisConsumer implements StreamConsumer {
         this.cursor,
       )) as [string, Entry[]][] | null;
       const entries = res?.[0]?.[1] ?? [];
-      if (entries.length === 0) this.phase = "new";
-      else this.cursor = entries.at(-1)![0];
+      if (entries.length === 0) {
+        this.phase = "new";
+        this.handedBefore = undefined;
+      } else this.cursor = entries.at(-1)![0];
       if (entries.length === 0 && this.drain) this.exhausted = true;
       return entries;
     }
