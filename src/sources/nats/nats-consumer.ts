@@ -40,25 +40,32 @@ export async function openNatsConsumer(
         cause: err,
       });
     });
-    await jsm.consumers.delete(config.stream, durable).catch(() => undefined);
-    await jsm.consumers.add(config.stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.All,
-      ...(after === undefined
-        ? { deliver_policy: DeliverPolicy.All }
-        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(after) + 1 }),
-      ...(subject ? { filter_subject: subject } : {}),
-      ack_wait: nanos(config.ack_wait_ms),
-      max_ack_pending: -1,
-    });
-    const consumer = await jetstream(nc).consumers.get(config.stream, durable);
-    const messages = await consumer.consume({ max_messages: Math.min(config.max_rows * 2, 50_000) });
-    const backlog = async () => {
-      const info = await consumer.info(false);
-      return info.num_pending + info.num_ack_pending;
+    /** The durable, (re)created to deliver from the message after `from` (the stream's start when undefined). */
+    const subscribe = async (from: number | undefined): Promise<Subscription> => {
+      await jsm.consumers.delete(config.stream, durable).catch(() => undefined);
+      await jsm.consumers.add(config.stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.All,
+        ...(from === undefined
+          ? { deliver_policy: DeliverPolicy.All }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from + 1 }),
+        ...(subject ? { filter_subject: subject } : {}),
+        ack_wait: nanos(config.ack_wait_ms),
+        max_ack_pending: -1,
+      });
+      const consumer = await jetstream(nc).consumers.get(config.stream, durable);
+      const messages = await consumer.consume({ max_messages: Math.min(config.max_rows * 2, 50_000) });
+      return {
+        messages,
+        backlog: async () => {
+          const info = await consumer.info(false);
+          return info.num_pending + info.num_ack_pending;
+        },
+        stop: () => messages.stop(),
+      };
     };
-    return new NatsConsumer(`nats:${config.stream}`, messages, backlog, async () => {
-      messages.stop();
+    const start = after === undefined ? undefined : Number(after);
+    return new NatsConsumer(`nats:${config.stream}`, await subscribe(start), start, subscribe, async () => {
       await nc.drain().catch(() => nc.close());
     });
   } catch (err) {
@@ -67,27 +74,49 @@ export async function openNatsConsumer(
   }
 }
 
+/** One consume() of the durable: its messages, its backlog, and how to stop it. */
+interface Subscription {
+  readonly messages: AsyncIterable<JsMsg>;
+  /** Messages not yet delivered plus delivered and not yet acknowledged (the consumer's info). */
+  readonly backlog: () => Promise<number>;
+  readonly stop: () => void;
+}
+
 class NatsConsumer implements StreamConsumer {
-  private readonly pump: MessagePump<JsMsg>;
-  private lastSeen = 0;
+  private pump: MessagePump<JsMsg>;
+  private lastSeen: number;
+  /** The consumer sequence of the last delivery received (0: none since the durable was created). */
+  private lastDelivery = 0;
   private lastMsg: JsMsg | undefined;
   private pending = 0;
   private readonly handed = new Map<string, JsMsg>();
 
   constructor(
     readonly name: string,
-    messages: AsyncIterable<JsMsg>,
-    /** Messages not yet delivered plus delivered and not yet acknowledged (the consumer's info). */
-    private readonly backlog: () => Promise<number>,
+    private subscription: Subscription,
+    after: number | undefined,
+    private readonly subscribe: (from: number | undefined) => Promise<Subscription>,
     private readonly closeFn: () => Promise<void>,
   ) {
-    this.pump = new MessagePump(messages[Symbol.asyncIterator]());
+    this.pump = new MessagePump(subscription.messages[Symbol.asyncIterator]());
+    this.lastSeen = after ?? 0;
   }
 
+  /**
+   * The next messages in stream order. A delivery this client never received (lost in flight, e.g.
+   * in a server restart) shows as a jump in the consumer sequence: AckAll of a later message would
+   * acknowledge it unread. Then the durable is created again after the last message handed over,
+   * and the stream is read on from there (the messages after the gap come again, in order).
+   */
   async next(max: number, waitMs: number, signal: AbortSignal): Promise<StreamMessage[]> {
     const raw = await this.pump.next(max, waitMs, signal);
     const out: StreamMessage[] = [];
     for (const m of raw) {
+      if (m.info.deliverySequence > this.lastDelivery + 1) {
+        await this.resubscribe();
+        break;
+      }
+      this.lastDelivery = m.info.deliverySequence;
       if (m.seq <= this.lastSeen) continue; // a redelivery of a message already handed over
       this.lastSeen = m.seq;
       this.lastMsg = m;
@@ -101,6 +130,13 @@ class NatsConsumer implements StreamConsumer {
       });
     }
     return out;
+  }
+
+  private async resubscribe(): Promise<void> {
+    this.subscription.stop();
+    this.subscription = await this.subscribe(this.lastSeen === 0 ? undefined : this.lastSeen);
+    this.pump = new MessagePump(this.subscription.messages[Symbol.asyncIterator]());
+    this.lastDelivery = 0;
   }
 
   async ack(upTo: StreamMessage[]): Promise<void> {
@@ -126,11 +162,12 @@ class NatsConsumer implements StreamConsumer {
    * last message's own pending count, when the server cannot be asked.
    */
   async lag(): Promise<StreamLag | undefined> {
-    const messages = await this.backlog().catch(() => this.pending + this.handed.size);
+    const messages = await this.subscription.backlog().catch(() => this.pending + this.handed.size);
     return { messages };
   }
 
   close(): Promise<void> {
+    this.subscription.stop();
     return this.closeFn();
   }
 }
