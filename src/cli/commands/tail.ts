@@ -1,23 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync } from "node:fs";
-import { hostname } from "node:os";
-import { join } from "node:path";
 import type { Command } from "commander";
-import { Engine } from "../../engine/engine.js";
 import { ConfigError, SluiceError } from "../../errors.js";
 import { REASON_COLUMN, VERDICT_COLUMN } from "../../plan/verdict-rows.js";
-import {
-  checkPredicate,
-  DEFAULT_SAMPLE,
-  ERROR_FILE,
-  HEARTBEAT_MS,
-  MAX_SAMPLE,
-  outputDir,
-  requestPath,
-  type TailRequest,
-  tailDir,
-} from "../../stream/tail-request.js";
-import { removeQuietly, writeFileAtomic } from "../../util/atomic.js";
+import { DEFAULT_SAMPLE, MAX_SAMPLE } from "../../stream/tail-request.js";
+import { tailPredicateProblem, tailSession } from "../../stream/tail-session.js";
 import { safeSegment } from "../../util/confine.js";
 import { action, collect } from "../action.js";
 import { loadFromFlags } from "../load.js";
@@ -30,8 +15,6 @@ interface TailFlags {
   sample: string;
   json?: boolean;
 }
-
-const POLL_MS = 200;
 
 export function register(program: Command): void {
   program
@@ -100,17 +83,12 @@ function whole(flag: string, value: string, min: number, max: number): number {
 
 /** A predicate that does not parse or uses what a tap refuses is a usage error before anything starts. */
 async function checkWhere(where: string): Promise<void> {
-  const engine = await Engine.open();
-  try {
-    const problem = await checkPredicate(engine, where);
-    if (problem) {
-      throw new ConfigError(
-        `--where ${problem}`,
-        "give one SQL condition over the pipeline's columns, `_verdict` and `_reason`, e.g. --where \"amount > 100 AND _verdict = 'valid'\"",
-      );
-    }
-  } finally {
-    engine.close();
+  const problem = await tailPredicateProblem(where);
+  if (problem) {
+    throw new ConfigError(
+      `--where ${problem}`,
+      "give one SQL condition over the pipeline's columns, `_verdict` and `_reason`, e.g. --where \"amount > 100 AND _verdict = 'valid'\"",
+    );
   }
 }
 
@@ -121,67 +99,36 @@ interface TailOptions {
   readonly json: boolean;
 }
 
-/** Publishes the request, prints what workers write until SIGINT/SIGTERM or the limit; returns rows shown. */
+/** Prints what workers write (stream/tail-session.ts) until SIGINT/SIGTERM or the limit; returns rows shown. */
 async function tail(dataDir: string, pipeline: string, options: TailOptions): Promise<number> {
-  const dir = tailDir(dataDir, pipeline);
-  const id = `${process.pid}-${randomBytes(4).toString("hex")}`;
-  const out = outputDir(dir, id);
-  const request: TailRequest = {
-    id,
-    pid: process.pid,
-    host: hostname(),
-    ...(options.where !== undefined ? { where: options.where } : {}),
-    sample: options.sample,
-    started_at: new Date().toISOString(),
-  };
   const stopper = new AbortController();
   const stop = () => stopper.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  mkdirSync(out, { recursive: true });
-  writeFileAtomic(requestPath(dir, id), `${JSON.stringify(request)}\n`);
   process.stderr.write(
     `tailing ${pipeline}${options.where ? ` where ${options.where}` : ""} (at most ${options.sample} rows per micro-batch); Ctrl-C to stop\n`,
   );
   let shown = 0;
-  let beat = Date.now();
   try {
-    while (!stopper.signal.aborted && (options.limit === undefined || shown < options.limit)) {
-      if (Date.now() - beat > HEARTBEAT_MS) {
-        beat = Date.now();
-        const now = new Date();
-        utimesSync(requestPath(dir, id), now, now);
-      }
-      const files = existsSync(out) ? readdirSync(out).filter((f) => !f.startsWith(".")) : [];
-      if (files.includes(ERROR_FILE)) {
-        const { message } = JSON.parse(readFileSync(join(out, ERROR_FILE), "utf8")) as { message: string };
-        throw new SluiceError(message, {
+    if (options.limit === 0) return 0;
+    for await (const item of tailSession(dataDir, pipeline, options, stopper.signal)) {
+      if ("error" in item) {
+        throw new SluiceError(item.error, {
           component: "tail",
           stage: "tail",
           hint: "the predicate runs against each micro-batch's columns, `_verdict` and `_reason`",
           exitCode: 2,
         });
       }
-      for (const file of files.sort()) {
-        const path = join(out, file);
-        const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
-        removeQuietly(path);
-        for (const line of lines) {
-          if (options.limit !== undefined && shown >= options.limit) break;
-          process.stdout.write(
-            options.json ? `${line}\n` : `${readable(JSON.parse(line) as Record<string, unknown>)}\n`,
-          );
-          shown++;
-        }
-      }
-      if (files.length === 0) await sleep(POLL_MS, stopper.signal);
+      process.stdout.write(
+        options.json ? `${item.row}\n` : `${readable(JSON.parse(item.row) as Record<string, unknown>)}\n`,
+      );
+      shown++;
+      if (options.limit !== undefined && shown >= options.limit) break;
     }
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
-    removeQuietly(requestPath(dir, id));
-    // A worker may be renaming a file in as we remove the folder: try again.
-    rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
   return shown;
 }
@@ -198,18 +145,4 @@ function value(v: unknown): string {
   if (v === null || v === undefined) return "null";
   if (typeof v === "string") return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
   return JSON.stringify(v);
-}
-
-function sleep(ms: number, stop: AbortSignal): Promise<void> {
-  return new Promise((done) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      done();
-    };
-    const timer = setTimeout(() => {
-      stop.removeEventListener("abort", onAbort);
-      done();
-    }, ms);
-    stop.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -4,13 +4,13 @@ import { streamSSE } from "hono/streaming";
 import { listQuarantine } from "../../contracts/list-quarantine.js";
 import type { RunRecord } from "../../plan/run-record.js";
 import { deadLetterFiles, listDeadLetters } from "../../runner/dead-letters.js";
+import { tailPredicateProblem, tailSession } from "../../stream/tail-session.js";
 import { isRunId } from "../../util/confine.js";
 import { type AppDeps, configuredPipelines, isPipeline, streamPipelines } from "./app-deps.js";
 import { pipelineHealth } from "./home-page.js";
 import { pipelineSeries } from "./pipeline-series.js";
 import { runsQuery } from "./runs-page.js";
 import { spawnCli } from "./spawn-cli.js";
-import { tailPredicateProblem, tailSession } from "./tail-session.js";
 
 /** Most runs one /api/runs answer lists (the newest). */
 const MAX_RUNS = 1000;
@@ -128,7 +128,7 @@ function mountTail(app: Hono, deps: AppDeps): void {
     return streamSSE(c, async (stream) => {
       const stop = new AbortController();
       stream.onAbort(() => stop.abort());
-      for await (const item of tailSession(deps.ctx.dataDir, name, where, stop.signal)) {
+      for await (const item of tailSession(deps.ctx.dataDir, name, { where }, stop.signal)) {
         if ("row" in item) await stream.writeSSE({ event: "row", data: item.row });
         else await stream.writeSSE({ event: "tail-error", data: JSON.stringify({ message: item.error }) });
       }

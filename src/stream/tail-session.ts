@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync } 
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Engine } from "../../engine/engine.js";
+import { Engine } from "../engine/engine.js";
+import { removeQuietly, writeFileAtomic } from "../util/atomic.js";
 import {
   checkPredicate,
   DEFAULT_SAMPLE,
@@ -13,8 +14,7 @@ import {
   requestPath,
   type TailRequest,
   tailDir,
-} from "../../stream/tail-request.js";
-import { removeQuietly, writeFileAtomic } from "../../util/atomic.js";
+} from "./tail-request.js";
 
 const POLL_MS = 250;
 
@@ -32,18 +32,20 @@ export async function tailPredicateProblem(where: string): Promise<string | unde
 }
 
 /**
- * The dashboard's side of `sluice tail` (same files, see stream/tail-request.ts): publishes a
- * TailRequest for `pipeline` under `<data_dir>/tail/`, touches it every HEARTBEAT_MS, and yields
- * the rows the stream workers write for it until `signal` aborts (the browser went away) or a
- * worker reports the predicate failing. Removes the request and its folder when it ends, so workers
- * stop sampling at once. `where` must have passed tailPredicateProblem.
+ * The reading side of a tail (`sluice tail`, the dashboard's live tail; the files are described in
+ * tail-request.ts): publishes a TailRequest for `pipeline` under `<data_dir>/tail/`, touches it every
+ * HEARTBEAT_MS, and yields the rows the stream workers write for it (JSON lines) until `signal`
+ * aborts, the caller stops iterating, or a worker reports the predicate failing (one `error` item,
+ * then the end). Removes the request and its folder when it ends, so workers stop sampling at once.
+ * `where` must have passed tailPredicateProblem.
  */
 export async function* tailSession(
   dataDir: string,
   pipeline: string,
-  where: string | undefined,
+  options: { readonly where?: string | undefined; readonly sample?: number },
   signal: AbortSignal,
 ): AsyncGenerator<TailItem> {
+  const { where } = options;
   const dir = tailDir(dataDir, pipeline);
   const id = `${process.pid}-${randomBytes(4).toString("hex")}`;
   const out = outputDir(dir, id);
@@ -52,7 +54,7 @@ export async function* tailSession(
     pid: process.pid,
     host: hostname(),
     ...(where ? { where } : {}),
-    sample: DEFAULT_SAMPLE,
+    sample: options.sample ?? DEFAULT_SAMPLE,
     started_at: new Date().toISOString(),
   };
   mkdirSync(out, { recursive: true });
@@ -81,6 +83,7 @@ export async function* tailSession(
     }
   } finally {
     removeQuietly(requestPath(dir, id));
+    // A worker may be renaming a file in as we remove the folder: try again.
     rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 }
