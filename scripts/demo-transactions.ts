@@ -12,10 +12,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import pg from "pg";
 import { startClassifier } from "../src/classifier/start-classifier.js";
 import { natsAnswers, withPrivateNats } from "../test/support/nats.js";
-import { startEmbeddedPostgres } from "../test/support/postgres.js";
+import { pgAnswers, sql as query, startEmbeddedPostgres } from "../test/support/postgres.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const cli = join(root, "dist", "cli", "main.js");
@@ -25,29 +24,6 @@ const config = join(example, "sluice.yaml");
 const data = join(example, "data");
 const landing = join(example, "landing");
 const say = (text: string) => process.stdout.write(`${text}\n`);
-
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-async function query<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** Runs the CLI without blocking this process (the classifier answers from it). */
 function sluice(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -119,7 +95,7 @@ function landFile(name: string, seed: number, rows: number): void {
 
 async function main(): Promise<void> {
   const embedded =
-    process.env.DATABASE_URL || (await answers("postgres://postgres@127.0.0.1:5432/test"))
+    process.env.DATABASE_URL || (await pgAnswers("postgres://postgres@127.0.0.1:5432/test"))
       ? undefined
       : await startEmbeddedPostgres();
   const dbUrl = process.env.DATABASE_URL ?? embedded?.url ?? "postgres://postgres@127.0.0.1:5432/test";

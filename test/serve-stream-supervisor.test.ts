@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { projectDir, runCli } from "./support/cli.js";
 import { duckQuery } from "./support/duckdb.js";
+import { eventsYaml } from "./support/events-yaml.js";
 import { type ServeLine, type ServeProcess, startServe } from "./support/serve-process.js";
 import { skipMessage } from "./support/server-process.js";
 import { type StreamFixture, streamFixture } from "./support/stream-broker.js";
@@ -13,25 +14,6 @@ import { type StreamFixture, streamFixture } from "./support/stream-broker.js";
 const BEFORE = 2000;
 const AFTER = 1000;
 const TOTAL = BEFORE + AFTER;
-
-function yaml(source: string): string {
-  return `version: 1
-data_dir: ./data
-pipelines:
-  events:
-    source: ${source}
-    validation: quarantine
-    contract:
-      columns:
-        id: { type: integer, required: true }
-        v: { type: integer, required: true }
-        kind: { type: string }
-    dedup: { strategy: none }
-    sinks:
-      - { type: parquet, path: lake/events, layout: partitioned, format: delta, partition_by: [kind] }
-      - { type: duckdb, schema: s, table: events, mode: table }
-`;
-}
 
 function range(from: number, count: number): string[] {
   return Array.from({ length: count }, (_, i) =>
@@ -86,7 +68,7 @@ describe.each(["redis", "nats"] as const)("sluice serve supervises a stream work
       console.warn(skipMessage(kind));
       return t.skip();
     }
-    const dir = projectDir(yaml(fixture.source(", max_rows: 200, max_wait_ms: 100")), "sluice-serve-stream-");
+    const dir = projectDir(eventsYaml(fixture.source(", max_rows: 200, max_wait_ms: 100")), "sluice-serve-stream-");
     const s = startServe(dir);
     serve = s;
     const first = await s.waitFor("the worker's start", workerEvent("running"));

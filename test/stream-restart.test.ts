@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CLI, projectDir, runCli } from "./support/cli.js";
 import { duckQuery } from "./support/duckdb.js";
+import { eventsYaml } from "./support/events-yaml.js";
 import { natsServerBinary, withPrivateNats } from "./support/nats.js";
 import { redisServerBinary, withPrivateRedis } from "./support/redis.js";
 import { type RestartableBroker, skipMessage, uniqueName } from "./support/server-process.js";
@@ -17,25 +18,6 @@ import { type RestartableBroker, skipMessage, uniqueName } from "./support/serve
 const BEFORE = 1000;
 const AFTER = 1000;
 const TOTAL = BEFORE + AFTER;
-
-function yaml(source: string): string {
-  return `version: 1
-data_dir: ./data
-pipelines:
-  events:
-    source: ${source}
-    validation: quarantine
-    contract:
-      columns:
-        id: { type: integer, required: true }
-        v: { type: integer, required: true }
-        kind: { type: string }
-    dedup: { strategy: none }
-    sinks:
-      - { type: parquet, path: lake/events, layout: partitioned, format: delta, partition_by: [kind] }
-      - { type: duckdb, schema: s, table: events, mode: table }
-`;
-}
 
 /** Message i: unique id and version i. */
 function message(i: number): string {
@@ -225,7 +207,7 @@ describe.each(["nats", "redis"] as const)(
     it("1,000 messages, a broker restart, 1,000 more: 2,000 rows, each once, in warehouse and lake; SIGTERM exits 0", async (t) => {
       if (!broker) return t.skip();
       const b = broker;
-      const dir = projectDir(yaml(b.source(", max_rows: 200, max_wait_ms: 100")));
+      const dir = projectDir(eventsYaml(b.source(", max_rows: 200, max_wait_ms: 100")));
       const w = startStream(dir);
       worker = w;
       await streaming(w);

